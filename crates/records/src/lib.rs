@@ -1,0 +1,41 @@
+//! The records that cross tool boundaries in cpython-energy.
+//!
+//! Every tool of the workspace that hands data to another tool does it with one of the types
+//! defined here, serialised as one JSON object per line (JSON Lines):
+//!
+//! - [`RunRecord`]: one measured run (one recording of the server's power around one scenario).
+//!   Written by `otii-capture`, read by `energy-stats` and the Makefile pipeline.
+//! - [`RequestRecord`]: one HTTP request of the load, as sent on the wire. Written by
+//!   `minitwit-load`, joined to runs by `run_id`.
+//!
+//! Each record carries a `schema` field (`"run/1"`, `"request/1"`) so readers can refuse data
+//! they do not understand instead of guessing. Units are part of every numeric field's name.
+//! `docs/formats.md` describes both formats for people and for scripts in other languages.
+//!
+//! # Layout
+//! - `run.rs`: [`RunRecord`], [`Status`], [`Meter`], [`LoadSummary`].
+//! - `request.rs`: [`RequestRecord`].
+//! - `jsonl.rs`: [`JsonLinesWriter`] and [`read_jsonl`] / [`JsonLinesReader`] with line-numbered errors.
+//! - `atomic.rs`: [`AtomicFile`], write-then-rename so an interrupted run never leaves a file
+//!   that looks complete.
+//! - `pipe.rs`: [`is_broken_pipe`], so `tool | head` ends quietly.
+
+mod atomic;
+mod jsonl;
+mod pipe;
+mod request;
+mod run;
+
+pub use atomic::AtomicFile;
+pub use jsonl::{read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
+pub use pipe::is_broken_pipe;
+pub use request::{RequestRecord, REQUEST_SCHEMA};
+pub use run::{LoadSummary, Meter, RunRecord, Status, RUN_SCHEMA};
+
+/// A record type that carries a `schema` version tag.
+pub trait Versioned {
+    /// The value the `schema` field must have for this version of the type.
+    const SCHEMA: &'static str;
+    /// The `schema` value this record actually carries.
+    fn schema(&self) -> &str;
+}

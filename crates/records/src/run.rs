@@ -1,0 +1,150 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Versioned;
+
+/// The `schema` tag of a [`RunRecord`] of this version.
+pub const RUN_SCHEMA: &str = "run/1";
+
+/// One measured run: the server's power recorded around one execution of the load scenario.
+///
+/// The study's energy of a run is `energy_j = power_avg_w × duration_s`: the mean power over
+/// the whole recording times the scenario time measured by the controller. `trace_energy_j` is
+/// the other definition, the integral of the power trace (Σ P·Δt) over the recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Format version; always [`RUN_SCHEMA`] for this type.
+    pub schema: String,
+    /// Group label: the interpreter measured, e.g. `3.12` or `pypy3.9`.
+    pub label: String,
+    /// Run index within the group, starting at 1 (0 is a discarded warm-up run).
+    pub run: u32,
+    /// Identifier joining this run to the request records of its load (`RequestRecord::run_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// When the recording started, RFC 3339 in UTC (e.g. `2024-02-21T14:13:00.123Z`).
+    pub started_at: String,
+    /// Scenario time in seconds: from just before triggering the load to just after it ended.
+    pub duration_s: f64,
+    /// Length of the power recording in seconds (a little longer than the scenario).
+    pub recording_s: f64,
+    /// Sample rate of the power channels in samples per second (the study used 10,000).
+    pub sample_rate_hz: f64,
+    /// Number of power samples in the trace.
+    pub samples: u64,
+    /// Smallest power sample in watts.
+    pub power_min_w: f64,
+    /// Largest power sample in watts.
+    pub power_max_w: f64,
+    /// Mean power over the whole recording in watts.
+    pub power_avg_w: f64,
+    /// Smallest current sample in amperes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_min_a: Option<f64>,
+    /// Largest current sample in amperes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_max_a: Option<f64>,
+    /// Mean current over the whole recording in amperes.
+    pub current_avg_a: f64,
+    /// Smallest voltage sample in volts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voltage_min_v: Option<f64>,
+    /// Largest voltage sample in volts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voltage_max_v: Option<f64>,
+    /// Mean voltage over the whole recording in volts.
+    pub voltage_avg_v: f64,
+    /// The study's energy of the run in joules: `power_avg_w × duration_s`.
+    pub energy_j: f64,
+    /// Energy integrated over the trace in joules: Σ P·Δt over the whole recording.
+    pub trace_energy_j: f64,
+    /// Energy the meter itself reported for the main current channel, in joules, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meter_energy_j: Option<f64>,
+    /// Path of the trace file (`<recording name>.csv.xz`), relative to the run record's file
+    /// when written by the tools; `None` when no trace was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// Name of the recording in the meter's project (the Otii names it after its start time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
+    /// What produced the power numbers.
+    pub meter: Meter,
+    /// For a simulated meter, the power model (`cpu`, `synthetic`): the power was modelled,
+    /// not measured. `None` for a real meter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_model: Option<String>,
+    /// Whether the run is usable.
+    pub status: Status,
+    /// Why the run failed; set when `status` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What the load did during the run, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadSummary>,
+}
+
+/// Whether a run is usable for the analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The run completed and passed its validity checks.
+    Ok,
+    /// The run did not complete or failed a check; `reason` says why.
+    Failed,
+}
+
+/// What produced a run's power numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Meter {
+    /// A Qoitech Otii Arc/Ace through the Otii 3 TCP server: measured.
+    Otii,
+    /// The project's Otii simulator: power modelled, not measured.
+    OtiiSim,
+    /// Imported from the study's controller log (`log.txt`).
+    Log,
+    /// Imported from a table of runs (CSV) or derived from a trace alone.
+    Table,
+}
+
+impl Meter {
+    /// Whether the power numbers come from a model rather than a measurement.
+    pub fn is_modelled(self) -> bool {
+        matches!(self, Meter::OtiiSim)
+    }
+}
+
+/// What the load did during one run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// HTTP requests sent on the wire, redirect hops included.
+    pub requests: u64,
+    /// Requests that failed: no answer, or an answer the scenario did not expect.
+    pub errors: u64,
+    /// Number of answers per HTTP status code (`"200"`, `"302"`, `"404"`…).
+    pub by_status: BTreeMap<String, u64>,
+    /// Number of clients (virtual users) that ran the scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u32>,
+}
+
+impl Versioned for RunRecord {
+    const SCHEMA: &'static str = RUN_SCHEMA;
+    fn schema(&self) -> &str {
+        &self.schema
+    }
+}
+
+impl RunRecord {
+    /// The study's energy definition: mean power (W) times scenario time (s), in joules.
+    pub fn study_energy_j(power_avg_w: f64, duration_s: f64) -> f64 {
+        power_avg_w * duration_s
+    }
+
+    /// Whether this run may enter the analysis.
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+}
