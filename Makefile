@@ -1,0 +1,91 @@
+# >>> ENGINEERS WORKING IN PARALLEL THIS SESSION: read /tmp/common.md NOW (own CARGO_TARGET_DIR,
+# >>> commit only your own paths, never git add -A, session ends 22:25 UTC, make fragment rules). <<<
+# cpython-energy — the pipeline and the developer commands.
+#
+#   make demo        the whole experiment on this machine (local MiniTwit, simulated Otii)
+#   make test        every test: fmt, clippy, cargo tests, Python tests (what CI runs)
+#   make check       the same as make test
+#   make bench       all benchmarks (bench-load, bench-capture, bench-stats)
+#   make deps        Debian packages the tools and tests need (apt-get; idempotent)
+#   make venv        the Python venv .venv with pinned requirements (idempotent)
+#   make build       release build of every tool
+#   make clean-demo  remove data/demo
+#
+# Each tool adds its own targets and test steps in mk/<tool>.mk (included below).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+CARGO      ?= cargo
+PYTHON     ?= python3
+VENV       := $(CURDIR)/.venv
+PY         := $(VENV)/bin/python
+BIN        := $(CURDIR)/target/release
+STAMPS     := $(CURDIR)/.deps
+
+# Tests find the venv, the repository and the release binaries through these.
+export CPE_ROOT    := $(CURDIR)
+export CPE_VENV    := $(VENV)
+export CPE_BIN_DIR := $(BIN)
+
+# Fragments append to these.
+APT_PACKAGES := python3-venv xz-utils ca-certificates procps
+PYTEST_PATHS :=
+TEST_EXTRA   :=
+BENCHES      :=
+
+include $(sort $(wildcard mk/*.mk))
+
+.PHONY: help deps venv build test check fmt clippy cargo-test pytest bench demo clean-demo
+
+help:
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+
+# --- set-up -------------------------------------------------------------------------------
+
+deps: $(STAMPS)/apt.stamp
+$(STAMPS)/apt.stamp: Makefile $(wildcard mk/*.mk)
+	@mkdir -p $(STAMPS)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing Debian packages:" $$missing >&2; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root for apt-get (or install: $$missing)" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >&2; \
+	fi
+	@touch $@
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements-dev.txt minitwit/requirements.txt | $(STAMPS)/apt.stamp
+	@echo "venv: creating $(VENV) with pinned requirements" >&2
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt >&2
+	@touch $@
+
+build: | $(STAMPS)/apt.stamp
+	$(CARGO) build --release --workspace --locked
+
+# --- tests (what CI runs) -----------------------------------------------------------------
+
+test: fmt clippy cargo-test pytest $(TEST_EXTRA)
+	@echo "make test: all passed" >&2
+check: test
+
+fmt:
+	$(CARGO) fmt --all --check
+
+clippy: | $(STAMPS)/apt.stamp
+	$(CARGO) clippy --release --workspace --all-targets --locked -- -D warnings
+
+# Release profile everywhere, so tests, benchmarks and the demo share one build.
+cargo-test: build venv
+	$(CARGO) test --release --workspace --locked
+
+pytest: venv
+	@if [ -n "$(strip $(PYTEST_PATHS))" ]; then $(PY) -m pytest -q $(PYTEST_PATHS); fi
+
+# --- benchmarks ---------------------------------------------------------------------------
+
+bench: $(BENCHES)
