@@ -1,0 +1,5 @@
+"""gunicorn entry point: `gunicorn --chdir <this folder> wsgi:app`."""
+
+from minitwit import app
+
+__all__ = ["app"]
