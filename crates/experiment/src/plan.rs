@@ -1,0 +1,262 @@
+//! The run plan: which interpreter runs when. Written to a file before the first run so an
+//! experiment is reproducible and can be resumed.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The `schema` tag of a plan file of this version.
+pub const PLAN_SCHEMA: &str = "plan/1";
+
+/// In which order the (interpreter, run) pairs are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// All runs of one interpreter, then the next (the study's order: interpreter is
+    /// confounded with time of day).
+    Blocked,
+    /// Round-robin: run 1 of every interpreter, then run 2 of every interpreter, …
+    Interleaved,
+    /// A seeded random permutation of all (interpreter, run) pairs.
+    Shuffled,
+}
+
+impl FromStr for Order {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "blocked" => Ok(Order::Blocked),
+            "interleaved" => Ok(Order::Interleaved),
+            "shuffled" => Ok(Order::Shuffled),
+            other => Err(format!(
+                "unknown order {other:?}: expected blocked, interleaved or shuffled"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Order::Blocked => "blocked",
+            Order::Interleaved => "interleaved",
+            Order::Shuffled => "shuffled",
+        })
+    }
+}
+
+/// One measured run of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    /// Position in the plan, from 1.
+    pub seq: u32,
+    /// Interpreter label (`3.12`, `pypy3.9`).
+    pub label: String,
+    /// Run index within the interpreter's group, from 1.
+    pub run: u32,
+}
+
+/// A whole plan with the parameters that made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Always [`PLAN_SCHEMA`].
+    pub schema: String,
+    /// The order the entries were arranged in.
+    pub order: Order,
+    /// Seed of the shuffle (used only by `shuffled`, recorded always).
+    pub seed: u64,
+    /// Measured runs per interpreter.
+    pub runs: u32,
+    /// Interpreters, in the order given.
+    pub labels: Vec<String>,
+    /// The runs, in the order they are to be made.
+    pub entries: Vec<PlanEntry>,
+}
+
+impl Plan {
+    /// Arranges `runs` runs of every label in `order`.
+    pub fn new(labels: &[String], runs: u32, order: Order, seed: u64) -> Plan {
+        let mut pairs: Vec<(String, u32)> = Vec::new();
+        match order {
+            Order::Blocked => {
+                for l in labels {
+                    for r in 1..=runs {
+                        pairs.push((l.clone(), r));
+                    }
+                }
+            }
+            Order::Interleaved => {
+                for r in 1..=runs {
+                    for l in labels {
+                        pairs.push((l.clone(), r));
+                    }
+                }
+            }
+            Order::Shuffled => {
+                for l in labels {
+                    for r in 1..=runs {
+                        pairs.push((l.clone(), r));
+                    }
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                pairs.shuffle(&mut rng);
+                // Run numbers follow the order each interpreter is actually measured in, so
+                // "run 1" is always the first measured run of its group.
+                let mut next = std::collections::HashMap::new();
+                for (l, r) in pairs.iter_mut() {
+                    let n = next.entry(l.clone()).or_insert(0u32);
+                    *n += 1;
+                    *r = *n;
+                }
+            }
+        }
+        let entries = pairs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (label, run))| PlanEntry {
+                seq: i as u32 + 1,
+                label,
+                run,
+            })
+            .collect();
+        Plan {
+            schema: PLAN_SCHEMA.into(),
+            order,
+            seed,
+            runs,
+            labels: labels.to_vec(),
+            entries,
+        }
+    }
+
+    /// Whether `other` was made from the same parameters (so resuming with it is safe).
+    pub fn same_parameters(&self, other: &Plan) -> bool {
+        self.order == other.order
+            && self.runs == other.runs
+            && self.labels == other.labels
+            && (self.order != Order::Shuffled || self.seed == other.seed)
+    }
+
+    /// Reads a plan file.
+    pub fn load(path: &Path) -> anyhow::Result<Plan> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading plan {}", path.display()))?;
+        let plan: Plan = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a plan file", path.display()))?;
+        if plan.schema != PLAN_SCHEMA {
+            anyhow::bail!(
+                "{}: schema is {:?}, expected {PLAN_SCHEMA:?}",
+                path.display(),
+                plan.schema
+            );
+        }
+        Ok(plan)
+    }
+
+    /// Writes the plan atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        use anyhow::Context;
+        use std::io::Write;
+        let mut f = records::AtomicFile::create(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        serde_json::to_writer_pretty(&mut f, self)?;
+        f.write_all(b"\n")?;
+        f.commit()
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<String> {
+        vec!["3.8".into(), "3.12".into(), "pypy3.9".into()]
+    }
+
+    #[test]
+    fn blocked_runs_one_interpreter_after_another() {
+        let p = Plan::new(&labels(), 2, Order::Blocked, 0);
+        let got: Vec<_> = p
+            .entries
+            .iter()
+            .map(|e| (e.label.as_str(), e.run))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("3.8", 1),
+                ("3.8", 2),
+                ("3.12", 1),
+                ("3.12", 2),
+                ("pypy3.9", 1),
+                ("pypy3.9", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn interleaved_is_round_robin() {
+        let p = Plan::new(&labels(), 2, Order::Interleaved, 0);
+        let got: Vec<_> = p
+            .entries
+            .iter()
+            .map(|e| (e.label.as_str(), e.run))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("3.8", 1),
+                ("3.12", 1),
+                ("pypy3.9", 1),
+                ("3.8", 2),
+                ("3.12", 2),
+                ("pypy3.9", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn shuffled_is_reproducible_for_a_seed_and_numbers_runs_in_measuring_order() {
+        let a = Plan::new(&labels(), 10, Order::Shuffled, 42);
+        let b = Plan::new(&labels(), 10, Order::Shuffled, 42);
+        let c = Plan::new(&labels(), 10, Order::Shuffled, 43);
+        assert_eq!(a, b);
+        assert_ne!(a.entries, c.entries);
+        assert_eq!(a.entries.len(), 30);
+        for l in labels() {
+            let runs: Vec<u32> = a
+                .entries
+                .iter()
+                .filter(|e| e.label == l)
+                .map(|e| e.run)
+                .collect();
+            assert_eq!(runs, (1..=10).collect::<Vec<_>>(), "{l}");
+        }
+        let seqs: Vec<u32> = a.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_changed_parameter_is_detected() {
+        let a = Plan::new(&labels(), 3, Order::Shuffled, 1);
+        assert!(a.same_parameters(&Plan::new(&labels(), 3, Order::Shuffled, 1)));
+        assert!(!a.same_parameters(&Plan::new(&labels(), 4, Order::Shuffled, 1)));
+        assert!(!a.same_parameters(&Plan::new(&labels(), 3, Order::Shuffled, 2)));
+        assert!(!a.same_parameters(&Plan::new(&labels(), 3, Order::Blocked, 1)));
+    }
+
+    #[test]
+    fn order_parses_and_rejects_clearly() {
+        assert_eq!("interleaved".parse::<Order>(), Ok(Order::Interleaved));
+        let e = "random".parse::<Order>().unwrap_err();
+        assert!(e.contains("blocked, interleaved or shuffled"), "{e}");
+    }
+}

@@ -1,0 +1,209 @@
+//! The result folders, in the study's layout plus our records:
+//!
+//! ```text
+//! OUT/minitwit312/runs.jsonl          ok run records, in run order (what energy-stats reads)
+//! OUT/minitwit312/<recording>.csv.xz  one trace per ok run
+//! OUT/minitwit312/runs/run-003.json   the record of run 3 (written atomically: "run 3 is done")
+//! OUT/minitwit312/requests/run-003.jsonl  its request log
+//! OUT/minitwit312/baseline.jsonl      idle-baseline recordings (run 0), with traces in baseline/
+//! OUT/minitwit312/failed/…            records, traces and logs of failed attempts
+//! OUT/.staging/                       the attempt in progress (never read by the analysis)
+//! ```
+
+use std::fs;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use records::{AtomicFile, JsonLinesWriter, RunRecord};
+
+/// The study's folder name for a label: `3.12` → `minitwit312`; any other label is used as is.
+pub fn folder_for_label(label: &str) -> String {
+    let mut parts = label.split('.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(a), Some(b), None)
+            if !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit()) =>
+        {
+            format!("minitwit{a}{b}")
+        }
+        _ => label.to_owned(),
+    }
+}
+
+/// The experiment's output directory.
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating) the output directory.
+    pub fn open(root: &Path) -> Result<Store> {
+        fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        Ok(Store {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The folder of a label's results.
+    pub fn group_dir(&self, label: &str) -> PathBuf {
+        self.root.join(folder_for_label(label))
+    }
+
+    /// A fresh, empty staging directory for one attempt.
+    pub fn staging(&self) -> Result<PathBuf> {
+        let dir = self.root.join(".staging");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(dir)
+    }
+
+    fn run_file(&self, label: &str, run: u32) -> PathBuf {
+        self.group_dir(label)
+            .join("runs")
+            .join(format!("run-{run:03}.json"))
+    }
+
+    /// The recorded run, if it was recorded `ok`.
+    pub fn done(&self, label: &str, run: u32) -> Option<RunRecord> {
+        let text = fs::read_to_string(self.run_file(label, run)).ok()?;
+        let rec: RunRecord = serde_json::from_str(&text).ok()?;
+        rec.is_ok().then_some(rec)
+    }
+
+    /// Files an ok run: moves its trace and request log from staging into the group folder,
+    /// writes its record (the "done" mark) and rewrites `runs.jsonl`.
+    pub fn file_ok(
+        &self,
+        mut rec: RunRecord,
+        trace: Option<&Path>,
+        requests: Option<&Path>,
+    ) -> Result<RunRecord> {
+        let group = self.group_dir(&rec.label);
+        fs::create_dir_all(group.join("runs"))?;
+        if let Some(t) = trace {
+            let name = file_name(t)?;
+            move_file(t, &group.join(&name))?;
+            rec.trace = Some(name);
+        }
+        if let Some(r) = requests {
+            fs::create_dir_all(group.join("requests"))?;
+            move_file(
+                r,
+                &group
+                    .join("requests")
+                    .join(format!("run-{:03}.jsonl", rec.run)),
+            )?;
+        }
+        let path = self.run_file(&rec.label, rec.run);
+        write_json(&path, &rec)?;
+        self.rewrite_runs_jsonl(&rec.label)?;
+        Ok(rec)
+    }
+
+    /// Files a failed attempt under `failed/` (kept for diagnosis, never analysed).
+    pub fn file_failed(
+        &self,
+        rec: &RunRecord,
+        attempt: u32,
+        staged: &[PathBuf],
+    ) -> Result<PathBuf> {
+        let dir = self
+            .group_dir(&rec.label)
+            .join("failed")
+            .join(format!("run-{:03}-attempt-{attempt}", rec.run));
+        fs::create_dir_all(&dir)?;
+        for p in staged.iter().filter(|p| p.exists()) {
+            move_file(p, &dir.join(file_name(p)?))?;
+        }
+        write_json(&dir.join("run.json"), rec)?;
+        Ok(dir)
+    }
+
+    /// Appends an idle-baseline recording (run 0) to `baseline.jsonl`, its trace to `baseline/`.
+    pub fn file_baseline(&self, mut rec: RunRecord, trace: Option<&Path>) -> Result<()> {
+        let group = self.group_dir(&rec.label);
+        let dir = group.join("baseline");
+        fs::create_dir_all(&dir)?;
+        if let Some(t) = trace {
+            let name = file_name(t)?;
+            move_file(t, &dir.join(&name))?;
+            rec.trace = Some(format!("baseline/{name}"));
+        }
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(group.join("baseline.jsonl"))?;
+        JsonLinesWriter::new(&mut f).write(&rec)?;
+        Ok(())
+    }
+
+    /// Rewrites `runs.jsonl` of a group from its `runs/run-*.json` files, ok runs only, in
+    /// run order, atomically.
+    pub fn rewrite_runs_jsonl(&self, label: &str) -> Result<()> {
+        let group = self.group_dir(label);
+        let mut recs: Vec<RunRecord> = Vec::new();
+        if let Ok(entries) = fs::read_dir(group.join("runs")) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "json") {
+                    let f = fs::File::open(&p).with_context(|| format!("{}", p.display()))?;
+                    let rec: RunRecord = serde_json::from_reader(BufReader::new(f))
+                        .with_context(|| format!("{}: not a run record", p.display()))?;
+                    if rec.is_ok() {
+                        recs.push(rec);
+                    }
+                }
+            }
+        }
+        recs.sort_by_key(|r| r.run);
+        let path = group.join("runs.jsonl");
+        let mut f = AtomicFile::create(&path)?;
+        {
+            let mut w = JsonLinesWriter::new(&mut f);
+            for r in &recs {
+                w.write(r)?;
+            }
+        }
+        f.commit()?;
+        Ok(())
+    }
+}
+
+fn file_name(p: &Path) -> Result<String> {
+    Ok(p.file_name()
+        .with_context(|| format!("{} has no file name", p.display()))?
+        .to_string_lossy()
+        .into_owned())
+}
+
+fn move_file(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).with_context(|| format!("moving {} to {}", from.display(), to.display()))
+}
+
+fn write_json(path: &Path, rec: &RunRecord) -> Result<()> {
+    let mut f = AtomicFile::create(path).with_context(|| format!("creating {}", path.display()))?;
+    serde_json::to_writer(&mut f, rec)?;
+    f.write_all(b"\n")?;
+    f.commit()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_follow_the_study_naming() {
+        assert_eq!(folder_for_label("3.12"), "minitwit312");
+        assert_eq!(folder_for_label("3.8"), "minitwit38");
+        assert_eq!(folder_for_label("pypy3.9"), "pypy3.9");
+        assert_eq!(folder_for_label("3.12.1"), "3.12.1");
+        assert_eq!(folder_for_label("x.y"), "x.y");
+    }
+}
