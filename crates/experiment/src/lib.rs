@@ -18,6 +18,7 @@
 //!   the testbed's server Pi through `pi-provision`.
 //! - `runner.rs`: [`run`]: the loop, validation, filing, resume and progress.
 //! - `store.rs`: the result folders (`minitwit312/runs.jsonl`, traces, request logs).
+//! - `venv.rs`: one venv per local interpreter with MiniTwit's pins.
 //! - `proc.rs`: child processes owned by the experiment, stopped by PID even on Ctrl-C.
 
 mod plan;
@@ -25,12 +26,14 @@ mod proc;
 mod runner;
 mod server;
 mod store;
+mod venv;
 
 pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
 pub use proc::OwnedChild;
 pub use runner::{expected_statuses, run, Config, Load, Outcome, Scenario};
 pub use server::{free_port, LocalServer, ProvisionedServer, Server};
 pub use store::{folder_for_label, Store};
+pub use venv::{ensure_venv, interpreter_label};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -107,6 +107,14 @@ struct RunArgs {
     /// Local server: LABEL=VENV, an interpreter and its venv with MiniTwit's pins (repeat).
     #[arg(long = "interpreter", value_name = "LABEL=VENV")]
     interpreters: Vec<String>,
+    /// Local server: an interpreter executable (repeat), e.g. python3.11 or pypy3. Its label
+    /// (3.11, pypy3.9) is asked from it, and a venv with MiniTwit's pins is made in --venv-dir
+    /// if missing.
+    #[arg(long = "python", value_name = "EXE")]
+    pythons: Vec<String>,
+    /// Local server: where the per-interpreter venvs live.
+    #[arg(long, default_value = ".venv-minitwit", value_name = "DIR")]
+    venv_dir: PathBuf,
     /// Local server: the MiniTwit folder.
     #[arg(long, default_value = "minitwit", value_name = "DIR")]
     minitwit: PathBuf,
@@ -184,8 +192,8 @@ fn run(a: RunArgs) -> Result<ExitCode> {
             .to_path_buf(),
     };
     let remote = a.server_url.is_some() || a.server_start.is_some() || a.server_stop.is_some();
-    if remote && !a.interpreters.is_empty() {
-        bail!("give either --interpreter (local server) or --server-url/--server-start/--server-stop (remote), not both");
+    if remote && !(a.interpreters.is_empty() && a.pythons.is_empty()) {
+        bail!("give either --python/--interpreter (local server) or --server-url/--server-start/--server-stop (remote), not both");
     }
     let work_dir = a.work_dir.clone().unwrap_or_else(|| a.out.join(".work"));
     let interpreters: Vec<(String, PathBuf)> = a
@@ -199,7 +207,7 @@ fn run(a: RunArgs) -> Result<ExitCode> {
         interpreters.iter().map(|(l, _)| l.clone()).collect()
     };
     if labels.is_empty() {
-        bail!("no interpreters: give --interpreter LABEL=VENV (local) or --labels (remote)");
+        bail!("no interpreters: give --python EXE or --interpreter LABEL=VENV (local), or --labels (remote)");
     }
     if a.runs == 0 {
         bail!("--runs must be at least 1");

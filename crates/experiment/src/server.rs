@@ -52,7 +52,7 @@ impl LocalServer {
             let g = venv.join("bin").join("gunicorn");
             if !g.exists() {
                 bail!(
-                    "interpreter {label}: {} not found (create the venv with `make venvs`)",
+                    "interpreter {label}: {} not found (give --python EXE to create it)",
                     g.display()
                 );
             }
