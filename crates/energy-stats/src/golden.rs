@@ -1,0 +1,239 @@
+//! Parity with SciPy 1.17.1 / pandas 3.1.1 / NumPy 2.4.6 against the committed golden values
+//! (`fixtures/golden.json`, made by `fixtures/gen_golden.py`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+
+use crate::describe::Describe;
+use crate::hypothesis::{
+    anderson, bartlett, f_oneway, kruskal, levene, mannwhitneyu, shapiro, welch, AndersonTable,
+    NotComputable, TestResult,
+};
+use crate::numeric::{np_mean, np_sum};
+use crate::special::{chi2_sf, f_sf, log_ndtr, ndtr};
+
+const RTOL: f64 = 1e-9;
+
+fn golden() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/golden.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap(),
+        Value::String(s) => match s.as_str() {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            other => panic!("bad number {other}"),
+        },
+        other => panic!("bad number {other}"),
+    }
+}
+
+fn nums(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(num).collect()
+}
+
+#[track_caller]
+fn close(what: &str, got: f64, want: f64) {
+    if want.is_nan() {
+        assert!(got.is_nan(), "{what}: got {got}, SciPy gave NaN");
+        return;
+    }
+    if want.is_infinite() || want == 0.0 {
+        assert_eq!(got, want, "{what}");
+        return;
+    }
+    let rel = ((got - want) / want).abs();
+    assert!(
+        rel <= RTOL,
+        "{what}: got {got:e}, want {want:e} (relative error {rel:e})"
+    );
+}
+
+/// A SciPy answer of NaN (or an exception) must be NotComputable here; anything else must match.
+#[track_caller]
+fn check_test(what: &str, got: Result<TestResult, NotComputable>, want: &Value) {
+    let scipy_nan = want.get("error").is_some() || num(&want["pvalue"]).is_nan();
+    match got {
+        Err(e) => assert!(scipy_nan, "{what}: we said {e}, SciPy gave {want}"),
+        Ok(r) => {
+            assert!(!scipy_nan, "{what}: we gave {r:?}, SciPy gave {want}");
+            close(
+                &format!("{what} statistic"),
+                r.statistic,
+                num(&want["statistic"]),
+            );
+            close(&format!("{what} pvalue"), r.pvalue, num(&want["pvalue"]));
+        }
+    }
+}
+
+#[test]
+fn pairwise_sum_is_bit_exact_with_numpy() {
+    for case in golden()["samples"].as_array().unwrap() {
+        let x = nums(&case["x"]);
+        let name = case["name"].as_str().unwrap();
+        assert_eq!(
+            np_sum(&x).to_bits(),
+            num(&case["np_sum"]).to_bits(),
+            "{name}"
+        );
+        assert_eq!(
+            np_mean(&x).to_bits(),
+            num(&case["np_mean"]).to_bits(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn describe_matches_pandas() {
+    for case in golden()["samples"].as_array().unwrap() {
+        let x = nums(&case["x"]);
+        let name = case["name"].as_str().unwrap();
+        let d = Describe::of(&x);
+        let want = &case["describe"];
+        assert_eq!(d.count as u64, want["count"].as_u64().unwrap());
+        for (field, got) in [
+            ("mean", d.mean),
+            ("std", d.std),
+            ("min", d.min),
+            ("q25", d.q25),
+            ("median", d.median),
+            ("q75", d.q75),
+            ("max", d.max),
+        ] {
+            close(
+                &format!("{name} {field}"),
+                got.unwrap_or(f64::NAN),
+                num(&want[field]),
+            );
+        }
+    }
+}
+
+#[test]
+fn shapiro_matches_scipy_1_17() {
+    for case in golden()["samples"].as_array().unwrap() {
+        let x = nums(&case["x"]);
+        let name = case["name"].as_str().unwrap();
+        check_test(&format!("shapiro {name}"), shapiro(&x), &case["shapiro"]);
+    }
+}
+
+#[test]
+fn anderson_matches_scipy_with_both_tables() {
+    for case in golden()["samples"].as_array().unwrap() {
+        let x = nums(&case["x"]);
+        let name = case["name"].as_str().unwrap();
+        for (table, key) in [
+            (AndersonTable::Classical, "anderson_classical"),
+            (AndersonTable::DAgostino, "anderson_dagostino"),
+        ] {
+            let want = &case[key];
+            let stat = num(&want["statistic"]);
+            match anderson(&x, table) {
+                Err(e) => assert!(stat.is_nan(), "{name}: we said {e}, SciPy gave {stat}"),
+                Ok(a) => {
+                    close(&format!("anderson {name}"), a.statistic, stat);
+                    assert_eq!(
+                        a.critical_values.to_vec(),
+                        nums(&want["critical_values"]),
+                        "{name} {key}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn group_tests_match_scipy() {
+    for case in golden()["group_sets"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let groups: Vec<Vec<f64>> = case["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(nums)
+            .collect();
+        let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
+        check_test(&format!("anova {name}"), f_oneway(&refs), &case["anova"]);
+        check_test(&format!("kruskal {name}"), kruskal(&refs), &case["kruskal"]);
+        check_test(
+            &format!("bartlett {name}"),
+            bartlett(&refs),
+            &case["bartlett"],
+        );
+        check_test(&format!("levene {name}"), levene(&refs), &case["levene"]);
+        for pair in case["pairs"].as_array().unwrap() {
+            let (i, j) = (
+                pair["a"].as_u64().unwrap() as usize,
+                pair["b"].as_u64().unwrap() as usize,
+            );
+            let what = format!("{name} {i}-{j}");
+            check_test(
+                &format!("mwu {what}"),
+                mannwhitneyu(&groups[i], &groups[j]),
+                &pair["mannwhitneyu"],
+            );
+            let w = welch(&groups[i], &groups[j]);
+            check_test(
+                &format!("welch {what}"),
+                w.clone().map(|r| r.0),
+                &pair["welch"],
+            );
+            if let Ok((_, df)) = w {
+                close(&format!("welch df {what}"), df, num(&pair["welch"]["df"]));
+            }
+        }
+    }
+}
+
+#[test]
+fn anova_p_near_1e_36_is_exact() {
+    let g = golden();
+    let case = g["group_sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "anova-p-1e-36")
+        .unwrap();
+    let groups: Vec<Vec<f64>> = case["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(nums)
+        .collect();
+    let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
+    let r = f_oneway(&refs).unwrap();
+    let want = num(&case["anova"]["pvalue"]);
+    assert!(want < 1e-35 && want > 1e-37);
+    close("anova p 1e-36", r.pvalue, want);
+}
+
+#[test]
+fn special_functions_match_scipy() {
+    let g = golden();
+    let s = &g["special"];
+    for row in s["f_sf"].as_array().unwrap() {
+        let r = nums(row);
+        close(&format!("fdtrc {r:?}"), f_sf(r[0], r[1], r[2]), r[3]);
+    }
+    for row in s["chi2_sf"].as_array().unwrap() {
+        let r = nums(row);
+        close(&format!("chdtrc {r:?}"), chi2_sf(r[0], r[1]), r[2]);
+    }
+    for row in s["ndtr"].as_array().unwrap() {
+        let r = nums(row);
+        close(&format!("ndtr {r:?}"), ndtr(r[0]), r[1]);
+    }
+    for row in s["log_ndtr"].as_array().unwrap() {
+        let r = nums(row);
+        close(&format!("log_ndtr {r:?}"), log_ndtr(r[0]), r[1]);
+    }
+}

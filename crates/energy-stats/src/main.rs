@@ -1,0 +1,2 @@
+//! The `energy-stats` command line.
+fn main() {}
