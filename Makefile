@@ -89,3 +89,39 @@ pytest: venv
 # --- benchmarks ---------------------------------------------------------------------------
 
 bench: $(BENCHES)
+
+# --- the experiment on this machine: make demo ----------------------------------------------
+# Local MiniTwit under gunicorn per interpreter, otii-sim modelling power from gunicorn's CPU
+# use, minitwit-load as the three clients, then the analysis. Override e.g.
+#   make demo RUNS=5 INTERPRETERS="python3.11 pypy3" ORDER=interleaved SEED=7
+INTERPRETERS ?= $(shell for p in python3.8 python3.9 python3.10 python3.11 python3.12 python3.13 pypy3; do \
+                  $$p -c pass >/dev/null 2>&1 && echo $$p; done)
+ORDER    ?= shuffled
+SEED     ?= 1
+WARMUP   ?= 1
+DEMO     := data/demo
+demo: RUNS ?= 3
+demo: COOLDOWN ?= 1
+demo: BASELINE ?= 3
+demo: RATE ?= 1000
+
+demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
+	@mkdir -p $(DEMO)
+	$(BIN)/experiment run --plan $(DEMO)/plan.json --out $(DEMO)/out --work-dir $(DEMO)/work \
+	  $(foreach p,$(INTERPRETERS),--python $(p)) --seed-sql $(SEED_SQL) \
+	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
+	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) --users 3
+	@$(MAKE) demo-report
+
+demo-report:
+	@mkdir -p $(DEMO)/figures
+	$(BIN)/energy-stats report $(DEMO)/out/*/ --format json > $(DEMO)/report.json.tmp && mv $(DEMO)/report.json.tmp $(DEMO)/report.json
+	$(BIN)/energy-stats report $(DEMO)/out/*/ --format latex > $(DEMO)/table.tex.tmp && mv $(DEMO)/table.tex.tmp $(DEMO)/table.tex
+	$(BIN)/energy-stats plot $(DEMO)/out/*/ --out $(DEMO)/figures --format svg
+	$(BIN)/energy-stats report $(DEMO)/out/*/ --format markdown --figures figures > $(DEMO)/report.md.tmp && mv $(DEMO)/report.md.tmp $(DEMO)/report.md
+	@echo >&2
+	@echo "demo: report in $(DEMO)/report.md (LaTeX table $(DEMO)/table.tex, figures in $(DEMO)/figures/)" >&2
+	@$(BIN)/energy-stats headline $(DEMO)/report.json >&2
+
+clean-demo:
+	rm -rf $(DEMO)
