@@ -1,0 +1,70 @@
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+fn from_env(var: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => panic!(
+            "{var} is not set: run it through `make test` (needs CPE_VENV, CPE_ROOT and \
+             CPE_BIN_DIR; `make test` builds the release binaries and the venv first)"
+        ),
+    }
+}
+
+/// The repository root (`CPE_ROOT`). Panics with a hint when unset.
+pub fn root() -> PathBuf {
+    from_env("CPE_ROOT")
+}
+
+/// The Python venv with MiniTwit's requirements, pytest and requests (`CPE_VENV`); its
+/// interpreter is `venv().join("bin/python")`. Panics with a hint when unset.
+pub fn venv() -> PathBuf {
+    from_env("CPE_VENV")
+}
+
+/// The directory of the release binaries of the workspace (`CPE_BIN_DIR`). Panics with a
+/// hint when unset.
+pub fn bin_dir() -> PathBuf {
+    from_env("CPE_BIN_DIR")
+}
+
+/// The path of the workspace binary `name` in [`bin_dir`]; panics if it is not built.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist: build it with `make build` (or run the tests through `make test`)",
+        path.display()
+    );
+    path
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago: the kernel picks it (bind to port 0),
+/// the listener is closed and the number returned. Another process may take it in between,
+/// which is unlikely enough for tests; servers that can bind port 0 themselves should.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|e| panic!("cannot bind a TCP port on 127.0.0.1: {e}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("cannot read the bound address: {e}"))
+        .port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_port_can_be_bound() {
+        let port = free_port();
+        assert_ne!(port, 0);
+        TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{port}: {e}"));
+    }
+
+    #[test]
+    #[should_panic(expected = "run it through `make test`")]
+    fn missing_variable_says_how_to_run() {
+        from_env("CPE_TESTKIT_SURELY_UNSET");
+    }
+}

@@ -1,0 +1,33 @@
+//! Helpers for the integration tests of the cpython-energy workspace.
+//!
+//! Use it as a dev-dependency (`testkit.workspace = true` under `[dev-dependencies]`). It is
+//! test code: its functions panic with a message that says what to do instead of returning
+//! errors, so a test reads as a list of steps.
+//!
+//! - [`free_port`]: a TCP port on 127.0.0.1 that nobody listens on right now.
+//! - [`root`], [`venv`], [`bin_dir`], [`bin`]: the repository, the Python venv and the release
+//!   binaries, from the `CPE_ROOT`, `CPE_VENV` and `CPE_BIN_DIR` variables that `make test`
+//!   exports. Unset, they panic with "run it through `make test`" — never a silent skip.
+//! - [`MiniTwit`]: a real MiniTwit under real gunicorn on a free loopback port, with its own
+//!   temporary database, killed (its whole process group) when dropped.
+//! - [`http_get`]: one plain HTTP/1.1 `GET` without redirects, for quick assertions.
+//!
+//! ```no_run
+//! let seed = std::path::Path::new("seed.sql");
+//! let server = testkit::MiniTwit::builder().seed(seed).start();
+//! let (status, _body) = testkit::http_get(&format!("{}/cleardb", server.base_url())).unwrap();
+//! assert_eq!(status, 302);
+//! ```
+//!
+//! # Layout
+//! - `env.rs`: the `CPE_*` variables and [`free_port`].
+//! - `minitwit.rs`: [`MiniTwit`] and its builder.
+//! - `http.rs`: [`http_get`].
+
+mod env;
+mod http;
+mod minitwit;
+
+pub use env::{bin, bin_dir, free_port, root, venv};
+pub use http::http_get;
+pub use minitwit::{MiniTwit, MiniTwitBuilder};
