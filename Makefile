@@ -29,6 +29,7 @@ STAMPS     := $(CURDIR)/.deps
 export CPE_ROOT    := $(CURDIR)
 export CPE_VENV    := $(VENV)
 export CPE_BIN_DIR := $(BIN)
+export CPE_PYPY_VENV := $(CURDIR)/.venv-pypy
 
 # Fragments append to these.
 APT_PACKAGES := python3-venv xz-utils ca-certificates procps
@@ -80,7 +81,7 @@ clippy: | $(STAMPS)/apt.stamp
 	$(CARGO) clippy --release --workspace --all-targets --locked -- -D warnings
 
 # Release profile everywhere, so tests, benchmarks and the demo share one build.
-cargo-test: build venv
+cargo-test: build venv $(CURDIR)/.venv-pypy/.stamp
 	$(CARGO) test --release --workspace --locked
 
 pytest: venv

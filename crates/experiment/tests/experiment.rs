@@ -1,0 +1,351 @@
+//! End to end: the experiment drives the real tools (MiniTwit under real gunicorn, otii-sim,
+//! otii-capture, minitwit-load) and leaves data energy-stats reads.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use records::{read_jsonl, RequestRecord, RunRecord, Status};
+
+struct Env {
+    dir: tempfile::TempDir,
+    seed: PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.sql");
+    let out = Command::new(testkit::bin("minitwit-load"))
+        .arg("seed")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "minitwit-load seed failed");
+    fs::write(&seed, out.stdout).unwrap();
+    Env { dir, seed }
+}
+
+fn pypy_venv() -> PathBuf {
+    let v = std::env::var_os("CPE_PYPY_VENV").map(PathBuf::from).expect(
+        "CPE_PYPY_VENV is not set: run it through `make test` (the PyPy venv with MiniTwit's pins)",
+    );
+    assert!(
+        v.join("bin/gunicorn").exists(),
+        "{}: no gunicorn; run `make test`",
+        v.display()
+    );
+    v
+}
+
+fn experiment(e: &Env, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(testkit::bin("experiment"));
+    cmd.arg("run")
+        .arg("--plan")
+        .arg(e.dir.path().join("plan.json"))
+        .arg("--out")
+        .arg(e.dir.path().join("out"))
+        .arg("--work-dir")
+        .arg(e.dir.path().join("work"))
+        .arg("--seed-sql")
+        .arg(&e.seed)
+        .arg("--minitwit")
+        .arg(testkit::root().join("minitwit"))
+        .arg("--bin-dir")
+        .arg(testkit::bin_dir())
+        .args(["--cooldown", "0", "--rate", "1000"])
+        .args(extra)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn runs(group: &Path) -> Vec<RunRecord> {
+    let f = fs::File::open(group.join("runs.jsonl")).unwrap();
+    read_jsonl(BufReader::new(f), "runs.jsonl")
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn traces(group: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(group)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv.xz"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn assert_trace_in_study_layout(path: &Path, samples: u64) {
+    let mut text = String::new();
+    xz2::read::XzDecoder::new(fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(",MAIN_CURRENT,MAIN_VOLTAGE,MAIN_POWER"));
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(first[0], "0");
+    let (i, v, p): (f64, f64, f64) = (
+        first[1].parse().unwrap(),
+        first[2].parse().unwrap(),
+        first[3].parse().unwrap(),
+    );
+    assert!(
+        (i * v - p).abs() < 1e-6 * p.abs().max(1.0),
+        "P = I × V in {}",
+        path.display()
+    );
+    assert_eq!(
+        text.lines().count() as u64,
+        samples + 1,
+        "{}",
+        path.display()
+    );
+    let name = path.file_name().unwrap().to_string_lossy();
+    // The Otii names a recording after its start time: "YYYY-MM-DD HH:MM:SS".
+    let stem = name.trim_end_matches(".csv.xz");
+    assert_eq!(stem.len(), 19, "{name}");
+    assert_eq!(&stem[10..11], " ", "{name}");
+}
+
+fn pid_alive(pid: i32) -> bool {
+    kill(Pid::from_raw(pid), None).is_ok()
+}
+
+#[test]
+fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
+    let e = env();
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let pypy = format!("pypy3.9={}", pypy_venv().display());
+    let out = experiment(
+        &e,
+        &[
+            "--interpreter",
+            &cpython,
+            "--interpreter",
+            &pypy,
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--baseline",
+            "1",
+            "--order",
+            "interleaved",
+            "--users",
+            "3",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "experiment failed:\n{stderr}");
+    assert!(
+        stderr.contains("[2/2]"),
+        "a progress line per run:\n{stderr}"
+    );
+    assert!(stderr.contains("ETA"), "{stderr}");
+
+    let outdir = e.dir.path().join("out");
+    for folder in ["minitwit311", "pypy3.9"] {
+        let group = outdir.join(folder);
+        let recs = runs(&group);
+        assert_eq!(recs.len(), 1, "{folder}");
+        let r = &recs[0];
+        assert_eq!(r.status, Status::Ok);
+        assert_eq!(r.run, 1);
+        assert_eq!(
+            r.meter,
+            records::Meter::OtiiSim,
+            "the demo's power is modelled"
+        );
+        assert_eq!(r.power_model.as_deref(), Some("cpu"));
+        let load = r.load.as_ref().expect("load summary");
+        assert_eq!(load.requests, 492, "{folder}: the study's 3 × 164 requests");
+        assert_eq!(load.errors, 0);
+        assert_eq!(load.by_status["404"], 120);
+        assert!(
+            r.duration_s > 0.0 && r.recording_s >= r.duration_s * 0.9,
+            "{r:?}"
+        );
+        assert!((r.energy_j - r.power_avg_w * r.duration_s).abs() < 1e-9 * r.energy_j);
+        let t = traces(&group);
+        assert_eq!(
+            t.len(),
+            1,
+            "{folder}: one trace per run, nothing else: {t:?}"
+        );
+        assert_eq!(r.trace.as_deref(), Some(t[0].as_str()));
+        assert_trace_in_study_layout(&group.join(&t[0]), r.samples);
+        let reqs: Vec<RequestRecord> = read_jsonl(
+            BufReader::new(fs::File::open(group.join("requests/run-001.jsonl")).unwrap()),
+            "requests",
+        )
+        .collect::<Result<_, _>>()
+        .unwrap();
+        assert_eq!(reqs.len(), 492);
+        let baseline = fs::read_to_string(group.join("baseline.jsonl")).unwrap();
+        assert_eq!(
+            baseline.lines().count(),
+            1,
+            "one idle baseline per server start"
+        );
+    }
+    // Nothing left running: the last gunicorn master is gone.
+    let pid: i32 = fs::read_to_string(e.dir.path().join("work/gunicorn.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!pid_alive(pid), "gunicorn {pid} still runs");
+
+    // The data is what energy-stats reads: one run per interpreter, and a report.
+    let groups = [outdir.join("minitwit311"), outdir.join("pypy3.9")];
+    let st = Command::new(testkit::bin("energy-stats"))
+        .arg("runs")
+        .args(&groups)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let lines = String::from_utf8_lossy(&st.stdout);
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    let rep = Command::new(testkit::bin("energy-stats"))
+        .arg("report")
+        .args(&groups)
+        .args(["--format", "markdown"])
+        .output()
+        .unwrap();
+    assert!(
+        rep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rep.stderr)
+    );
+    let md = String::from_utf8_lossy(&rep.stdout);
+    assert!(md.contains("3.11") && md.contains("pypy3.9"), "{md}");
+}
+
+#[test]
+fn an_interrupted_experiment_resumes_without_duplicate_runs() {
+    let e = env();
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let args = [
+        "--interpreter",
+        &cpython,
+        "--runs",
+        "3",
+        "--warmup",
+        "0",
+        "--baseline",
+        "0",
+        "--order",
+        "blocked",
+        "--users",
+        "1",
+    ];
+    let mut child = experiment(&e, &args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let first = e.dir.path().join("out/minitwit311/runs/run-001.json");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !first.exists() {
+        assert!(Instant::now() < deadline, "run 1 was never filed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "experiment ended early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Half-way through run 2: interrupt like Ctrl-C does.
+    std::thread::sleep(Duration::from_millis(1500));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    let log = log.join().unwrap();
+    assert_eq!(status.code(), Some(130), "exit 130 on interruption:\n{log}");
+    let pid: i32 = fs::read_to_string(e.dir.path().join("work/gunicorn.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !pid_alive(pid),
+        "gunicorn {pid} left running after the interruption"
+    );
+    let group = e.dir.path().join("out/minitwit311");
+    let before = runs(&group);
+    assert!(
+        !before.is_empty() && before.len() < 3,
+        "interrupted mid-plan: {}",
+        before.len()
+    );
+    assert_eq!(
+        traces(&group).len(),
+        before.len(),
+        "no partial trace in the data"
+    );
+
+    let out = experiment(&e, &args).output().unwrap();
+    let log2 = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "resume failed:\n{log2}");
+    assert!(log2.contains("already recorded ok"), "{log2}");
+    let after = runs(&group);
+    let numbers: Vec<u32> = after.iter().map(|r| r.run).collect();
+    assert_eq!(numbers, [1, 2, 3], "every planned run once");
+    assert_eq!(after[0], before[0], "a finished run is never redone");
+    assert_eq!(traces(&group).len(), 3);
+    let ids: std::collections::BTreeSet<_> = after.iter().map(|r| r.trace.clone()).collect();
+    assert_eq!(ids.len(), 3, "three distinct traces");
+}
+
+#[test]
+fn a_changed_plan_is_refused_not_mixed_into_the_data() {
+    let e = env();
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let plan = experiment::Plan::new(&["3.11".to_owned()], 5, experiment::Order::Blocked, 1);
+    plan.save(&e.dir.path().join("plan.json")).unwrap();
+    let out = experiment(
+        &e,
+        &[
+            "--interpreter",
+            &cpython,
+            "--runs",
+            "2",
+            "--order",
+            "blocked",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("other parameters"), "{err}");
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let out = Command::new(testkit::bin("experiment"))
+        .args([
+            "run", "--plan", "p.json", "--out", "o", "--order", "sideways",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("blocked, interleaved or shuffled"), "{err}");
+}
