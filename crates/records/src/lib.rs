@@ -13,7 +13,7 @@
 //! `docs/formats.md` describes both formats for people and for scripts in other languages.
 //!
 //! # Layout
-//! - `run.rs`: [`RunRecord`], [`Status`], [`Meter`], [`LoadSummary`].
+//! - `run.rs`: [`RunRecord`], [`Status`], [`Meter`], [`MeterStats`], [`LoadSummary`].
 //! - `request.rs`: [`RequestRecord`].
 //! - `jsonl.rs`: [`JsonLinesWriter`] and [`read_jsonl`] / [`JsonLinesReader`] with line-numbered errors.
 //! - `atomic.rs`: [`AtomicFile`], write-then-rename so an interrupted run never leaves a file
@@ -30,7 +30,7 @@ pub use atomic::AtomicFile;
 pub use jsonl::{read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
-pub use run::{LoadSummary, Meter, RunRecord, Status, RUN_SCHEMA};
+pub use run::{LoadSummary, Meter, MeterStats, RunRecord, Status, RUN_SCHEMA};
 
 /// A record type that carries a `schema` version tag.
 pub trait Versioned {

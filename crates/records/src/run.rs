@@ -62,6 +62,10 @@ pub struct RunRecord {
     /// Energy the meter itself reported for the main current channel, in joules, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter_energy_j: Option<f64>,
+    /// The meter's own whole-recording statistics (the Otii's statistics command), next to
+    /// the ones computed from the samples above, when the meter was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meter_stats: Option<MeterStats>,
     /// Path of the trace file (`<recording name>.csv.xz`), relative to the run record's file
     /// when written by the tools; `None` when no trace was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +87,31 @@ pub struct RunRecord {
     /// What the load did during the run, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadSummary>,
+}
+
+/// Whole-recording statistics as the meter itself reported them (Otii
+/// `recording_get_channel_statistics` over the channel's `from`..`to`): what the study's
+/// controller printed in its `MAIN_…:` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeterStats {
+    /// Smallest power the meter reported, W.
+    pub power_min_w: f64,
+    /// Largest power the meter reported, W.
+    pub power_max_w: f64,
+    /// Mean power the meter reported, W.
+    pub power_avg_w: f64,
+    /// Smallest current the meter reported, A.
+    pub current_min_a: f64,
+    /// Largest current the meter reported, A.
+    pub current_max_a: f64,
+    /// Mean current the meter reported, A.
+    pub current_avg_a: f64,
+    /// Smallest voltage the meter reported, V.
+    pub voltage_min_v: f64,
+    /// Largest voltage the meter reported, V.
+    pub voltage_max_v: f64,
+    /// Mean voltage the meter reported, V.
+    pub voltage_avg_v: f64,
 }
 
 /// Whether a run is usable for the analysis.

@@ -30,6 +30,7 @@ fn run_record() -> RunRecord {
         energy_j: 1.2858 * 140.123456,
         trace_energy_j: 181.9,
         meter_energy_j: None,
+        meter_stats: None,
         trace: Some("2024-02-21 14:13:00.csv.xz".into()),
         recording: Some("2024-02-21 14:13:00".into()),
         meter: Meter::Otii,
