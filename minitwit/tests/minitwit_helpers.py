@@ -90,7 +90,9 @@ class Server:
             except requests.ConnectionError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("gunicorn did not answer within %ss; log:\n%s" % (START_TIMEOUT_S, self.log()))
+        raise RuntimeError(
+            "gunicorn did not answer within %ss; log:\n%s" % (START_TIMEOUT_S, self.log())
+        )
 
     def log(self):
         self._log.flush()

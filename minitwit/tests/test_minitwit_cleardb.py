@@ -18,7 +18,8 @@ def counts(server):
 
 def test_fixture_seed_counts_match_the_oracle():
     con = fixture_db()
-    assert {t: con.execute("select count(*) from %s" % t).fetchone()[0] for t in SEED_COUNTS} == SEED_COUNTS
+    got = {t: con.execute("select count(*) from %s" % t).fetchone()[0] for t in SEED_COUNTS}
+    assert got == SEED_COUNTS
 
 
 def test_cleardb_resets_to_the_seed(app):
@@ -57,7 +58,9 @@ def test_bad_seed_fails_cleardb_with_500_and_keeps_the_old_db(own_server, tmp_pa
     srv = own_server(problem, seed=seed)
     # The old database: the fixture plus one marker message.
     con = fixture_db()
-    con.execute("insert into message (author_id, text, pub_date, flagged) values (1, 'marker', 1, 0)")
+    con.execute(
+        "insert into message (author_id, text, pub_date, flagged) values (1, 'marker', 1, 0)"
+    )
     con.commit()
     con.execute("vacuum into ?", [str(srv.db)])
     con.close()
@@ -86,7 +89,12 @@ def app_config(env_changes):
         "print(m.app.debug, m.app.config['DATABASE'], m.app.config['SEED'], m.PER_PAGE, sep='\\n')"
     )
     out = subprocess.run(
-        [python, "-c", code], cwd=str(MINITWIT_DIR), env=env, capture_output=True, text=True, check=True
+        [python, "-c", code],
+        cwd=str(MINITWIT_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.splitlines()
 
@@ -107,3 +115,21 @@ def test_debug_off_serves_the_same(own_server):
     assert srv.get("/cleardb").status_code == 302
     assert srv.get("/public").status_code == 200
     assert srv.get("/nobody").status_code == 404
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_server_error_is_a_plain_500_logged_by_gunicorn(own_server, debug):
+    """A database without tables: debug on propagates the error to gunicorn (which logs the
+    traceback and answers 500), debug off lets Flask log it and answer 500; either way no
+    interactive debugger page, and the workers keep serving."""
+    srv = own_server("debug" + debug, extra_env={"MINITWIT_DEBUG": debug})
+    srv.db.unlink(missing_ok=True)
+    srv.db.touch()
+    for _ in range(4):  # reaches both workers
+        r = srv.get("/public", headers={"Connection": "close"})
+        assert r.status_code == 500
+        assert "Werkzeug Debugger" not in r.text and "Traceback" not in r.text
+    log = srv.log()
+    assert "sqlite3.OperationalError: no such table" in log
+    assert srv.get("/cleardb").status_code == 302
+    assert srv.get("/public").status_code == 200

@@ -176,13 +176,16 @@ def test_add_message_needs_login(app):
 def test_add_message_records_and_flashes(app):
     s = app.login("Grace Hopper", "grace-pass")
     before = int(time.time())
-    r = app.post("/add_message", {"text": "A ship in port is safe <but> that's not what ships are for"}, session=s)
+    text = "A ship in port is safe <but> that's not what ships are for"
+    r = app.post("/add_message", {"text": text}, session=s)
     after = int(time.time())
     assert r.status_code == 302
     assert r.headers["Location"].endswith("/")
-    (row,) = app.query("select author_id, text, pub_date, flagged from message where message_id = 46")
+    (row,) = app.query(
+        "select author_id, text, pub_date, flagged from message where message_id = 46"
+    )
     assert row[0] == 3 and row[3] == 0
-    assert row[1] == "A ship in port is safe <but> that's not what ships are for"
+    assert row[1] == text
     assert before <= row[2] <= after
     page = app.get("/", session=s)
     assert "Your message was recorded" in page.text
@@ -262,7 +265,12 @@ def test_logout_flashes_drops_session_and_redirects(app):
 
 # --- register --------------------------------------------------------------------------------
 
-GOOD = {"username": "Kristen Nygaard", "email": "kn@itu.dk", "password": "1234567", "password2": "1234567"}
+GOOD = {
+    "username": "Kristen Nygaard",
+    "email": "kn@itu.dk",
+    "password": "1234567",
+    "password2": "1234567",
+}
 
 
 @pytest.mark.parametrize(
