@@ -133,3 +133,32 @@ def test_server_error_is_a_plain_500_logged_by_gunicorn(own_server, debug):
     assert "sqlite3.OperationalError: no such table" in log
     assert srv.get("/cleardb").status_code == 302
     assert srv.get("/public").status_code == 200
+
+
+def worker_pids(srv):
+    """The gunicorn workers: children of the master we started."""
+    children = Path("/proc/%d/task/%d/children" % (srv.proc.pid, srv.proc.pid))
+    return [int(p) for p in children.read_text().split()]
+
+
+def open_db_files(pid, db):
+    fd_dir = Path("/proc/%d/fd" % pid)
+    found = []
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(str(fd))
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith(str(db)):
+            found.append(target)
+    return found
+
+
+def test_no_database_connection_stays_open_between_requests(app):
+    s = app.login("Ada Lovelace", "ada-pass")
+    for _ in range(6):
+        app.get("/", session=s, headers={"Connection": "close"})
+        app.post("/add_message", {"text": "x"}, session=s, headers={"Connection": "close"})
+    workers = worker_pids(app)
+    assert len(workers) == 2
+    assert {pid: open_db_files(pid, app.db) for pid in workers} == {pid: [] for pid in workers}
