@@ -1,8 +1,8 @@
 """Helpers that run MiniTwit for real: gunicorn with the study's flags on a free loopback port.
 
 gunicorn comes from $CPE_VENV/bin/gunicorn when CPE_VENV is set (as `make test` does), else from
-next to sys.executable. It is started in its own process group and that group is terminated in a
-finalizer, pass or fail, so no test leaves a server behind. Pointing CPE_VENV at a PyPy venv runs
+next to sys.executable. It is started in its own process group and stopped by a fixture
+finalizer, pass or fail (`Server.stop`), so no test leaves a server behind. Pointing CPE_VENV at a PyPy venv runs
 the same suite against MiniTwit under PyPy (`make minitwit-test-pypy`).
 """
 
@@ -100,13 +100,11 @@ class Server:
 
     def stop(self):
         if self.proc.poll() is None:
-            # Our child leads its own process group (start_new_session), so this reaches its
-            # workers and nothing else. On SIGTERM the gunicorn master stops its workers and
-            # waits for them before it exits.
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            # SIGTERM to the master alone: it stops its workers and waits for them before it
+            # exits (signalling the workers too would make gunicorn log errors). If it hangs,
+            # SIGKILL its whole process group: our child leads it (start_new_session), so that
+            # reaches its workers and nothing else.
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
