@@ -39,7 +39,8 @@ BENCHES      :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help deps venv build test check fmt clippy cargo-test pytest bench demo clean-demo
+.PHONY: help deps venv build test check fmt clippy cargo-test pytest bench demo demo-report \
+        clean-demo experiment experiment-report
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -126,3 +127,45 @@ demo-report:
 
 clean-demo:
 	rm -rf $(DEMO)
+
+# --- the experiment on a real testbed: make experiment --------------------------------------
+# Reads the inventory (docs/hardware.md, data/testbed.example.toml); results in $(OUT)/.
+#   make experiment INVENTORY=testbed.toml RUNS=10 ORDER=shuffled SEED=1 WARMUP=1 BASELINE=30
+INVENTORY  ?= testbed.toml
+OUT        ?= data/out
+REPORT     ?= data/report
+AGENT_PORT ?= 5001
+SCENARIO   ?= paper
+PROVISION   = $(BIN)/pi-provision --inventory $(INVENTORY)
+experiment: RUNS ?= 10
+experiment: COOLDOWN ?= 30
+experiment: BASELINE ?= 30
+experiment: RATE ?= 10000
+
+experiment: build $(SEED_SQL)
+	@test -f $(INVENTORY) || { echo "experiment: no inventory $(INVENTORY): copy data/testbed.example.toml to testbed.toml and edit it (docs/hardware.md)" >&2; exit 2; }
+	@$(PROVISION) inventory >/dev/null
+	@mkdir -p $(OUT)
+	@labels=$$($(PROVISION) inventory get interpreters.version | tr ' ' ','); \
+	server=$$($(PROVISION) inventory get server.address); \
+	port=$$($(PROVISION) inventory get minitwit.port); \
+	otii=$$($(PROVISION) inventory get otii.address):$$($(PROVISION) inventory get otii.port); \
+	clients=$$($(PROVISION) inventory get client_hosts.address 2>/dev/null || true); \
+	triggers=""; for c in $$clients; do triggers="$$triggers --trigger http://$$c:$(AGENT_PORT)/trigger"; done; \
+	if [ -n "$$clients" ]; then $(PROVISION) clients start; fi; \
+	trap '[ -n "$$clients" ] && $(PROVISION) clients stop; true' EXIT; \
+	$(BIN)/experiment run --plan $(OUT)/plan.json --out $(OUT) --labels $$labels \
+	  --server-start "$(PROVISION) server start --python {label}" \
+	  --server-stop "$(PROVISION) server stop" \
+	  --server-url http://$$server:$$port --otii $$otii $$triggers --scenario $(SCENARIO) \
+	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
+	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE)
+	@$(MAKE) experiment-report
+
+experiment-report:
+	@mkdir -p $(REPORT)/figures
+	$(BIN)/energy-stats report $(OUT)/*/ --format json > $(REPORT)/report.json.tmp && mv $(REPORT)/report.json.tmp $(REPORT)/report.json
+	$(BIN)/energy-stats report $(OUT)/*/ --format latex > $(REPORT)/table.tex.tmp && mv $(REPORT)/table.tex.tmp $(REPORT)/table.tex
+	$(BIN)/energy-stats plot $(OUT)/*/ --out $(REPORT)/figures --format svg
+	$(BIN)/energy-stats report $(OUT)/*/ --format markdown > $(REPORT)/report.md.tmp && mv $(REPORT)/report.md.tmp $(REPORT)/report.md
+	@echo "experiment: report in $(REPORT)/report.md" >&2
