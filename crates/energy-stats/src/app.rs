@@ -1,0 +1,180 @@
+//! The validated configuration of one invocation and what it does, without any CLI parsing.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cache::{default_dir, Cache};
+use crate::hypothesis::AndersonTable;
+use crate::input::{read_inputs, Dataset, ReadOptions};
+use crate::loader::LoadOptions;
+use crate::report::{self, ReportOptions};
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// The per-run table.
+    Runs {
+        /// CSV instead of JSON Lines.
+        csv: bool,
+    },
+    /// The report.
+    Report {
+        /// Output format.
+        format: ReportFormat,
+        /// Variable of the LaTeX table.
+        latex_variable: String,
+        /// Column prefix of the LaTeX table (`CPython `).
+        column_prefix: String,
+        /// Report options.
+        options: ReportOptions,
+    },
+    /// The figures.
+    Plot {
+        /// Output directory.
+        out_dir: PathBuf,
+        /// SVG or PNG.
+        png: bool,
+        /// Include warm-up runs.
+        include_warmup: bool,
+    },
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Markdown for people.
+    Markdown,
+    /// The stable JSON document.
+    Json,
+    /// pandas' `describe().to_latex()`.
+    Latex,
+    /// Long-format CSV.
+    Csv,
+}
+
+/// A validated invocation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Inputs (`-` = stdin).
+    pub inputs: Vec<PathBuf>,
+    /// Groups to keep, in this order (empty = all, version order).
+    pub groups: Vec<String>,
+    /// How to read.
+    pub read: ReadOptions,
+    /// What to do.
+    pub command: Command,
+    /// Output file (`None` = stdout).
+    pub output: Option<PathBuf>,
+}
+
+/// Build the cache from the flags: `--no-cache` wins, then `--cache-dir`, then the default.
+pub fn cache_from(no_cache: bool, dir: Option<PathBuf>) -> Option<Cache> {
+    if no_cache {
+        return None;
+    }
+    dir.or_else(default_dir).map(Cache::new)
+}
+
+/// Parse an Anderson–Darling table name.
+pub fn anderson_table(name: &str) -> Result<AndersonTable> {
+    match name {
+        "classical" | "stephens" => Ok(AndersonTable::Classical),
+        "dagostino" | "new" => Ok(AndersonTable::DAgostino),
+        other => bail!("unknown Anderson–Darling table {other:?}: use classical or dagostino"),
+    }
+}
+
+impl Config {
+    /// The default loader options for `threads` worker threads (0 = all cores).
+    pub fn load_options(threads: usize, cache: Option<Cache>) -> LoadOptions {
+        LoadOptions { threads, cache }
+    }
+}
+
+fn select_groups(mut data: Dataset, wanted: &[String]) -> Result<Dataset> {
+    if wanted.is_empty() {
+        return Ok(data);
+    }
+    let mut picked = Vec::new();
+    for w in wanted {
+        let Some(i) = data.groups.iter().position(|g| &g.label == w) else {
+            let have: Vec<&str> = data.groups.iter().map(|g| g.label.as_str()).collect();
+            bail!(
+                "--groups: no group {w:?} in the inputs (groups found: {})",
+                have.join(", ")
+            );
+        };
+        picked.push(data.groups.remove(i));
+    }
+    data.groups = picked;
+    Ok(data)
+}
+
+/// Read the inputs and run the command, writing data to `out`.
+pub fn run(config: &Config, out: &mut dyn Write) -> Result<()> {
+    let data = read_inputs(&config.inputs, &config.read)?;
+    let data = select_groups(data, &config.groups)?;
+    if data.groups.is_empty() {
+        bail!("no runs in the inputs");
+    }
+    if data.modelled() || config.read.modelled {
+        eprintln!(
+            "energy-stats: note: the power in these runs was MODELLED by a simulator, not measured"
+        );
+    }
+    match &config.command {
+        Command::Runs { csv } => {
+            if *csv {
+                crate::runs::write_csv(&data, out)?;
+            } else {
+                crate::runs::write_jsonl(&data, out)?;
+            }
+        }
+        Command::Report {
+            format,
+            latex_variable,
+            column_prefix,
+            options,
+        } => {
+            let rep = report::build(&data, options, config.read.modelled);
+            if rep.groups.iter().any(|g| g.runs_used == 0) {
+                let empty: Vec<&str> = rep
+                    .groups
+                    .iter()
+                    .filter(|g| g.runs_used == 0)
+                    .map(|g| g.label.as_str())
+                    .collect();
+                eprintln!(
+                    "energy-stats: warning: no usable runs in group(s) {}; their statistics are marked not computable",
+                    empty.join(", ")
+                );
+            }
+            let text = match format {
+                ReportFormat::Markdown => report::markdown(&rep),
+                ReportFormat::Json => {
+                    let mut s =
+                        serde_json::to_string_pretty(&rep).context("serialising the report")?;
+                    s.push('\n');
+                    s
+                }
+                ReportFormat::Latex => report::latex(&rep, latex_variable, column_prefix),
+                ReportFormat::Csv => report::csv(&rep),
+            };
+            out.write_all(text.as_bytes())?;
+        }
+        Command::Plot {
+            out_dir,
+            png,
+            include_warmup,
+        } => {
+            let written = crate::plot::write_all(&data, out_dir, *png, *include_warmup)?;
+            for p in written {
+                writeln!(out, "{}", p.display())?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The cache of decoded traces: one small JSON file per trace holding its [`TraceSummary`],
+//! keyed by the trace's canonical path and invalidated when its size or modification time
+//! changes (or when this format's version changes).
+//!
+//! Where: `--cache-dir DIR`, else `$ENERGY_STATS_CACHE`, else `$XDG_CACHE_HOME/cpython-energy/energy-stats`,
+//! else `~/.cache/cpython-energy/energy-stats`. A cache that cannot be read or written is
+//! ignored (the trace is decoded again), never an error.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+
+use crate::trace::TraceSummary;
+
+/// Bumped whenever what a cache entry means changes.
+const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    version: u32,
+    path: PathBuf,
+    size: u64,
+    mtime_ns: u128,
+    summary: TraceSummary,
+}
+
+/// The default cache directory (see the module doc).
+pub fn default_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("ENERGY_STATS_CACHE").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("cpython-energy").join("energy-stats"))
+}
+
+/// A cache rooted at one directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+struct Key {
+    path: PathBuf,
+    size: u64,
+    mtime_ns: u128,
+}
+
+fn key(trace: &Path) -> Option<Key> {
+    let path = trace.canonicalize().ok()?;
+    let meta = std::fs::metadata(&path).ok()?;
+    let mtime_ns = meta
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(Key {
+        path,
+        size: meta.len(),
+        mtime_ns,
+    })
+}
+
+impl Cache {
+    /// A cache in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn entry_path(&self, canonical: &Path) -> PathBuf {
+        let h = fnv1a(canonical.as_os_str().as_encoded_bytes());
+        self.dir.join(format!("{h:016x}.json"))
+    }
+
+    /// The cached summary of `trace`, if there is one for its current size and mtime.
+    pub fn get(&self, trace: &Path) -> Option<TraceSummary> {
+        let k = key(trace)?;
+        let text = std::fs::read(self.entry_path(&k.path)).ok()?;
+        let e: Entry = serde_json::from_slice(&text).ok()?;
+        (e.version == VERSION && e.path == k.path && e.size == k.size && e.mtime_ns == k.mtime_ns)
+            .then_some(e.summary)
+    }
+
+    /// Store the summary of `trace` (best effort).
+    pub fn put(&self, trace: &Path, summary: &TraceSummary) {
+        let Some(k) = key(trace) else { return };
+        let dest = self.entry_path(&k.path);
+        let entry = Entry {
+            version: VERSION,
+            path: k.path,
+            size: k.size,
+            mtime_ns: k.mtime_ns,
+            summary: summary.clone(),
+        };
+        let _ = std::fs::create_dir_all(&self.dir).and_then(|()| {
+            let mut f = records::AtomicFile::create(&dest)?;
+            f.write_all(&serde_json::to_vec(&entry).map_err(std::io::Error::other)?)?;
+            f.commit().map(|_| ())
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn entry_is_invalidated_when_the_trace_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = dir.path().join("a.csv");
+        std::fs::write(&trace, ",MAIN_POWER\n0,1\n").unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        assert!(cache.get(&trace).is_none());
+        let s = crate::trace::read_trace(&trace).unwrap();
+        cache.put(&trace, &s);
+        assert_eq!(cache.get(&trace), Some(s));
+        std::fs::write(&trace, ",MAIN_POWER\n0,1\n1,3\n").unwrap();
+        assert!(cache.get(&trace).is_none());
+    }
+}

@@ -1,0 +1,500 @@
+//! The study's figures, drawn with plotters' SVG backend; PNG is the same SVG rasterised by
+//! resvg with the system's fonts (Debian `fonts-dejavu-core`).
+//!
+//! Written per call of [`write_all`] (names are stable, so a Makefile can depend on them):
+//! - `box_energy`, `box_power`, `box_duration`: per-run energy, mean power and scenario time
+//!   per group (box = quartiles, whiskers = 1.5 IQR, every run drawn as a dot);
+//! - `run_order`: energy against run index per group (warm-up effects);
+//! - `hist_<label>`: histogram of each group's energy;
+//! - with traces: `trace_<label>_run<k>` (the first used run of each group), `mean_trace_<label>`
+//!   (mean over the group's runs, 0.1 s resolution) and `mean_traces` (all groups).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+
+use crate::input::{Dataset, Run};
+use crate::numeric::{quantile_sorted, sorted};
+use crate::trace::DOWNSAMPLE;
+
+const W: u32 = 900;
+const H: u32 = 560;
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+type Draw<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing failed: {e:?}")
+}
+
+fn svg(draw: impl FnOnce(&Draw) -> Result<()>) -> Result<String> {
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(s)
+}
+
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    let span = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
+    (lo - span * 0.08, hi + span * 0.08)
+}
+
+fn title(base: &str, modelled: bool) -> String {
+    if modelled {
+        format!("{base} — MODELLED, not measured")
+    } else {
+        base.to_string()
+    }
+}
+
+/// Box plot of one per-run quantity per group.
+fn boxplot(groups: &[(String, Vec<f64>)], caption: &str, unit_label: &str) -> Result<String> {
+    let all: Vec<f64> = groups.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+    let (lo, hi) = padded(
+        all.iter().copied().fold(f64::INFINITY, f64::min),
+        all.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let labels: Vec<String> = groups.iter().map(|(l, _)| l.clone()).collect();
+    let k = groups.len();
+    svg(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(caption, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(75)
+            .build_cartesian_2d(-0.5f64..(k as f64 - 0.5), lo..hi)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_labels(k.max(1))
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    labels.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("group")
+            .y_desc(unit_label)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .disable_x_mesh()
+            .draw()
+            .map_err(err)?;
+        for (i, (_, v)) in groups.iter().enumerate() {
+            if v.is_empty() {
+                continue;
+            }
+            let s = sorted(v);
+            let (q1, med, q3) = (
+                quantile_sorted(&s, 0.25),
+                quantile_sorted(&s, 0.5),
+                quantile_sorted(&s, 0.75),
+            );
+            let iqr = q3 - q1;
+            let wlo = s
+                .iter()
+                .copied()
+                .find(|&x| x >= q1 - 1.5 * iqr)
+                .unwrap_or(s[0]);
+            let whi = s
+                .iter()
+                .rev()
+                .copied()
+                .find(|&x| x <= q3 + 1.5 * iqr)
+                .unwrap_or(s[s.len() - 1]);
+            let x = i as f64;
+            let c = color(i);
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.3, q1), (x + 0.3, q3)],
+                    c.mix(0.25).filled(),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.3, q1), (x + 0.3, q3)],
+                    c.stroke_width(2),
+                )))
+                .map_err(err)?;
+            for seg in [
+                vec![(x - 0.3, med), (x + 0.3, med)],
+                vec![(x, q3), (x, whi)],
+                vec![(x, q1), (x, wlo)],
+                vec![(x - 0.12, whi), (x + 0.12, whi)],
+                vec![(x - 0.12, wlo), (x + 0.12, wlo)],
+            ] {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(seg, c.stroke_width(2))))
+                    .map_err(err)?;
+            }
+            let n = v.len().max(2) as f64;
+            chart
+                .draw_series(v.iter().enumerate().map(|(j, &y)| {
+                    let jitter = -0.15 + 0.3 * j as f64 / (n - 1.0);
+                    Circle::new((x + jitter, y), 3, BLACK.mix(0.7).filled())
+                }))
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
+fn histogram(
+    label: &str,
+    values: &[f64],
+    unit_label: &str,
+    c: RGBColor,
+    modelled: bool,
+) -> Result<String> {
+    let (lo, hi) = padded(
+        values.iter().copied().fold(f64::INFINITY, f64::min),
+        values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let bins = ((values.len() as f64).sqrt().ceil() as usize).clamp(3, 30);
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0u32; bins];
+    for &v in values {
+        let b = (((v - lo) / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let top = f64::from(counts.iter().copied().max().unwrap_or(1)) * 1.15;
+    svg(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                title(&format!("Energy per run, {label}"), modelled),
+                ("sans-serif", 22),
+            )
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo..hi, 0f64..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(unit_label)
+            .y_desc("runs")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(counts.iter().enumerate().map(|(i, &n)| {
+                let x0 = lo + i as f64 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width, f64::from(n))], c.mix(0.6).filled())
+            }))
+            .map_err(err)?;
+        Ok(())
+    })
+}
+
+/// Lines of (x, y) series with a legend.
+fn lines(
+    series: &[(String, Vec<(f64, f64)>)],
+    caption: &str,
+    x_desc: &str,
+    y_desc: &str,
+    markers: bool,
+) -> Result<String> {
+    let pts = series.iter().flat_map(|(_, s)| s.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let (y0, y1) = padded(y0, y1);
+    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+    svg(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(caption, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()
+            .map_err(err)?;
+        for (i, (name, s)) in series.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(
+                    s.iter().copied(),
+                    c.stroke_width(if markers { 2 } else { 1 }),
+                ))
+                .map_err(err)?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+                });
+            if markers {
+                chart
+                    .draw_series(s.iter().map(|&p| Circle::new(p, 4, c.filled())))
+                    .map_err(err)?;
+            }
+        }
+        if series.len() > 1 || series.first().is_some_and(|s| !s.0.is_empty()) {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 15))
+                .draw()
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
+
+fn safe(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn write_figure(dir: &Path, name: &str, svg: &str, png: bool) -> Result<PathBuf> {
+    let path = dir.join(format!("{name}.{}", if png { "png" } else { "svg" }));
+    let bytes = if png {
+        rasterise(svg).with_context(|| format!("rendering {name} as PNG"))?
+    } else {
+        svg.as_bytes().to_vec()
+    };
+    let mut f = records::AtomicFile::create(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(&bytes)?;
+    f.commit()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn rasterise(svg: &str) -> Result<Vec<u8>> {
+    let mut opt = resvg::usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    if opt.fontdb.is_empty() {
+        anyhow::bail!(
+            "no system fonts for the PNG text (install fonts-dejavu-core, or use --format svg)"
+        );
+    }
+    opt.font_family = "DejaVu Sans".into();
+    let tree = resvg::usvg::Tree::from_str(svg, &opt).context("parsing the SVG")?;
+    let size = tree.size().to_int_size();
+    let scale = 2.0;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(
+        (size.width() as f32 * scale) as u32,
+        (size.height() as f32 * scale) as u32,
+    )
+    .context("allocating the image")?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().context("encoding PNG")
+}
+
+fn used(runs: &[Run], include_warmup: bool) -> Vec<&Run> {
+    runs.iter()
+        .filter(|r| r.failed.is_none() && (include_warmup || !r.is_warmup()))
+        .collect()
+}
+
+/// Draw every figure into `dir`; returns the files written.
+pub fn write_all(
+    data: &Dataset,
+    dir: &Path,
+    png: bool,
+    include_warmup: bool,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let modelled = data.modelled();
+    let mut written = Vec::new();
+    let per_group = |f: fn(&Run) -> f64| -> Vec<(String, Vec<f64>)> {
+        data.groups
+            .iter()
+            .map(|g| {
+                (
+                    g.label.clone(),
+                    used(&g.runs, include_warmup).into_iter().map(f).collect(),
+                )
+            })
+            .collect()
+    };
+    let energy = per_group(|r| r.energy_j);
+    for (name, values, caption, unit) in [
+        ("box_energy", energy.clone(), "Energy per run", "energy (J)"),
+        (
+            "box_power",
+            per_group(|r| r.power_w),
+            "Mean power per run",
+            "mean power (W)",
+        ),
+        (
+            "box_duration",
+            per_group(|r| r.duration_s),
+            "Scenario time per run",
+            "scenario time (s)",
+        ),
+    ] {
+        let s = boxplot(&values, &title(caption, modelled), unit)?;
+        written.push(write_figure(dir, name, &s, png)?);
+    }
+    let order: Vec<(String, Vec<(f64, f64)>)> = data
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.label.clone(),
+                used(&g.runs, include_warmup)
+                    .iter()
+                    .map(|r| (f64::from(r.run), r.energy_j))
+                    .collect(),
+            )
+        })
+        .collect();
+    let s = lines(
+        &order,
+        &title("Energy by run order", modelled),
+        "run",
+        "energy (J)",
+        true,
+    )?;
+    written.push(write_figure(dir, "run_order", &s, png)?);
+    for (i, (label, values)) in energy.iter().enumerate() {
+        if values.is_empty() {
+            continue;
+        }
+        let s = histogram(label, values, "energy (J)", color(i), modelled)?;
+        written.push(write_figure(
+            dir,
+            &format!("hist_{}", safe(label)),
+            &s,
+            png,
+        )?);
+    }
+    // Trace figures, from the downsampled traces (0.1 s per point).
+    let dt = |r: &Run| DOWNSAMPLE as f64 / r.sample_rate_hz;
+    let mut means = Vec::new();
+    for g in &data.groups {
+        let runs: Vec<&Run> = used(&g.runs, include_warmup)
+            .into_iter()
+            .filter(|r| r.trace_summary.is_some())
+            .collect();
+        let Some(first) = runs.first() else { continue };
+        let Some(ts) = first.trace_summary.as_ref() else {
+            continue;
+        };
+        let step = dt(first);
+        let one: Vec<(f64, f64)> = ts
+            .downsampled_w
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (i as f64 * step, p))
+            .collect();
+        let s = lines(
+            &[(String::new(), one)],
+            &title(
+                &format!("Power trace, {} run {}", g.label, first.run),
+                modelled,
+            ),
+            "time (s)",
+            "power (W)",
+            false,
+        )?;
+        written.push(write_figure(
+            dir,
+            &format!("trace_{}_run{}", safe(&g.label), first.run),
+            &s,
+            png,
+        )?);
+        let len = runs
+            .iter()
+            .filter_map(|r| r.trace_summary.as_ref().map(|t| t.downsampled_w.len()))
+            .min()
+            .unwrap_or(0);
+        let mean: Vec<(f64, f64)> = (0..len)
+            .map(|i| {
+                let sum: f64 = runs
+                    .iter()
+                    .filter_map(|r| r.trace_summary.as_ref().map(|t| t.downsampled_w[i]))
+                    .sum();
+                (i as f64 * step, sum / runs.len() as f64)
+            })
+            .collect();
+        let s = lines(
+            &[(String::new(), mean.clone())],
+            &title(
+                &format!("Mean power trace of {} runs, {}", runs.len(), g.label),
+                modelled,
+            ),
+            "time (s)",
+            "power (W)",
+            false,
+        )?;
+        written.push(write_figure(
+            dir,
+            &format!("mean_trace_{}", safe(&g.label)),
+            &s,
+            png,
+        )?);
+        // One point per second keeps the all-groups figure readable.
+        let coarse: Vec<(f64, f64)> = mean
+            .chunks(10)
+            .map(|c| (c[0].0, c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64))
+            .collect();
+        means.push((g.label.clone(), coarse));
+    }
+    if !means.is_empty() {
+        let s = lines(
+            &means,
+            &title("Mean power traces (1 s averages)", modelled),
+            "time (s)",
+            "power (W)",
+            false,
+        )?;
+        written.push(write_figure(dir, "mean_traces", &s, png)?);
+    }
+    Ok(written)
+}

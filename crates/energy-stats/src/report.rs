@@ -1,0 +1,733 @@
+//! The report: the study's tables and tests plus the post-hoc comparisons, built once from a
+//! [`Dataset`] and rendered as JSON (the stable document of `docs/energy-stats.md`), Markdown,
+//! LaTeX (pandas' `describe().to_latex()` shape) or long-format CSV.
+
+use std::fmt::Write as _;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::describe::Describe;
+use crate::hypothesis::{
+    anderson, bartlett, f_oneway, kruskal, levene, shapiro, shapiro_is_degenerate, Anderson,
+    AndersonTable, NotComputable, TestResult, ANDERSON_LEVELS,
+};
+use crate::input::{Dataset, Run};
+use crate::numeric::{average_ranks, median_sorted, sorted};
+use crate::posthoc::{pairwise, Pair};
+
+/// Version tag of the JSON report.
+pub const REPORT_SCHEMA: &str = "energy-stats-report/1";
+
+/// What to put in the report.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Critical-value table of Anderson–Darling.
+    pub anderson_table: AndersonTable,
+    /// Keep warm-up runs (run 0) in the statistics.
+    pub include_warmup: bool,
+}
+
+/// A test result or why it is missing, serialised as
+/// `{"statistic": x, "pvalue": p}` or `{"statistic": null, "pvalue": null, "not_computable": why}`.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The result.
+    pub result: Result<TestResult, NotComputable>,
+    /// A caveat SciPy would have warned about (constant data, N > 5000).
+    pub warning: Option<String>,
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match &self.result {
+            Ok(r) => {
+                m.serialize_entry("statistic", &json_num(r.statistic))?;
+                m.serialize_entry("pvalue", &json_num(r.pvalue))?;
+            }
+            Err(e) => {
+                m.serialize_entry("statistic", &None::<f64>)?;
+                m.serialize_entry("pvalue", &None::<f64>)?;
+                m.serialize_entry("not_computable", &e.0)?;
+            }
+        }
+        if let Some(w) = &self.warning {
+            m.serialize_entry("warning", w)?;
+        }
+        m.end()
+    }
+}
+
+/// JSON has no infinity: an infinite statistic (every group constant) is written as a string.
+fn json_num(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        serde_json::json!(v)
+    } else if v.is_nan() {
+        serde_json::Value::Null
+    } else if v > 0.0 {
+        serde_json::json!("inf")
+    } else {
+        serde_json::json!("-inf")
+    }
+}
+
+/// The Anderson–Darling entry of one group.
+#[derive(Debug, Clone)]
+pub struct AndersonOutcome(pub Result<Anderson, NotComputable>, pub AndersonTable);
+
+impl Serialize for AndersonOutcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match &self.0 {
+            Ok(a) => {
+                m.serialize_entry("statistic", &a.statistic)?;
+                m.serialize_entry("critical_values", &a.critical_values)?;
+            }
+            Err(e) => {
+                m.serialize_entry("statistic", &None::<f64>)?;
+                m.serialize_entry("critical_values", &None::<f64>)?;
+                m.serialize_entry("not_computable", &e.0)?;
+            }
+        }
+        m.serialize_entry("significance_levels", &ANDERSON_LEVELS)?;
+        let table = match self.1 {
+            AndersonTable::Classical => "classical",
+            AndersonTable::DAgostino => "dagostino",
+        };
+        m.serialize_entry("table", table)?;
+        m.end()
+    }
+}
+
+/// A map in group order (serde_json would sort a `BTreeMap` as text: "3.10" < "3.8").
+#[derive(Debug, Clone)]
+pub struct Ordered<V>(pub Vec<(String, V)>);
+
+impl<V: Serialize> Serialize for Ordered<V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// Per-group summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupReport {
+    /// The label.
+    pub label: String,
+    /// Runs that entered the statistics.
+    pub runs_used: usize,
+    /// Runs left out because they failed.
+    pub runs_failed: usize,
+    /// Warm-up runs (run 0) left out.
+    pub runs_warmup: usize,
+    /// Energy, power × time (J).
+    pub energy_j: Describe,
+    /// Mean power (W).
+    pub power_w: Describe,
+    /// Scenario time (s).
+    pub duration_s: Describe,
+    /// Energy integrated over the trace (J), when every used run's trace was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_energy_j: Option<Describe>,
+}
+
+/// The tests on energy across groups and per group.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tests {
+    /// The variable tested.
+    pub variable: &'static str,
+    /// One-way ANOVA.
+    pub anova: Outcome,
+    /// Kruskal–Wallis H.
+    pub kruskal: Outcome,
+    /// Bartlett's test of equal variances.
+    pub bartlett: Outcome,
+    /// Levene's test (median-centred) of equal variances.
+    pub levene: Outcome,
+    /// Shapiro–Wilk per group.
+    pub shapiro: Ordered<Outcome>,
+    /// Anderson–Darling per group.
+    pub anderson: Ordered<AndersonOutcome>,
+}
+
+/// One run in the run-order diagnostics.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderPoint {
+    /// Run index.
+    pub run: u32,
+    /// Energy (J).
+    pub energy_j: f64,
+    /// Scenario time (s).
+    pub duration_s: f64,
+}
+
+/// Run-order diagnostics of one group: does energy drift with the run index, is the first run
+/// an outlier (warm-up)?
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOrder {
+    /// The group.
+    pub label: String,
+    /// The used runs in order.
+    pub runs: Vec<OrderPoint>,
+    /// Spearman's ρ between run index and energy (None for fewer than 3 runs or constant data).
+    pub spearman_rho_energy: Option<f64>,
+    /// Spearman's ρ between run index and scenario time.
+    pub spearman_rho_duration: Option<f64>,
+    /// Energy of the first run relative to the median of the others, percent.
+    pub first_run_excess_pct: Option<f64>,
+}
+
+/// A run left out of the statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedRun {
+    /// The group.
+    pub label: String,
+    /// Run index.
+    pub run: u32,
+    /// Where it was read from.
+    pub origin: String,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`REPORT_SCHEMA`].
+    pub schema: &'static str,
+    /// Whether the power numbers were modelled by a simulator rather than measured.
+    pub modelled: bool,
+    /// A sentence to print wherever the numbers are shown, when modelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Per-group tables.
+    pub groups: Vec<GroupReport>,
+    /// Tests on energy.
+    pub tests: Tests,
+    /// Pairwise comparisons of energy.
+    pub pairwise: Vec<Pair>,
+    /// Run-order diagnostics.
+    pub run_order: Vec<RunOrder>,
+    /// Runs left out because they failed.
+    pub failed_runs: Vec<FailedRun>,
+    /// Mean idle power of the baseline runs (W), when a baseline was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_power_w: Option<Describe>,
+}
+
+const MODELLED_NOTE: &str =
+    "MODELLED DATA: the power was modelled by the Otii simulator, not measured; these numbers say nothing about real energy use.";
+
+fn used_runs<'a>(runs: &'a [Run], opts: &ReportOptions) -> Vec<&'a Run> {
+    runs.iter()
+        .filter(|r| r.failed.is_none() && (opts.include_warmup || !r.is_warmup()))
+        .collect()
+}
+
+fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
+    if x.len() < 3 {
+        return None;
+    }
+    let (rx, _) = average_ranks(x);
+    let (ry, _) = average_ranks(y);
+    let n = rx.len() as f64;
+    let mx = rx.iter().sum::<f64>() / n;
+    let my = ry.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in rx.iter().zip(&ry) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    let r = sxy / (sxx * syy).sqrt();
+    r.is_finite().then_some(r)
+}
+
+/// Build the report.
+pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Report {
+    let modelled = force_modelled || data.modelled();
+    let mut groups = Vec::new();
+    let mut energies: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut run_order = Vec::new();
+    let mut failed_runs = Vec::new();
+    for g in &data.groups {
+        for r in &g.runs {
+            if let Some(why) = &r.failed {
+                failed_runs.push(FailedRun {
+                    label: r.label.clone(),
+                    run: r.run,
+                    origin: r.origin.clone(),
+                    reason: why.clone(),
+                });
+            }
+        }
+        let used = used_runs(&g.runs, opts);
+        let e: Vec<f64> = used.iter().map(|r| r.energy_j).collect();
+        let p: Vec<f64> = used.iter().map(|r| r.power_w).collect();
+        let d: Vec<f64> = used.iter().map(|r| r.duration_s).collect();
+        let te: Option<Vec<f64>> = used.iter().map(|r| r.trace_energy_j()).collect();
+        groups.push(GroupReport {
+            label: g.label.clone(),
+            runs_used: used.len(),
+            runs_failed: g.runs.iter().filter(|r| r.failed.is_some()).count(),
+            runs_warmup: if opts.include_warmup {
+                0
+            } else {
+                g.runs
+                    .iter()
+                    .filter(|r| r.failed.is_none() && r.is_warmup())
+                    .count()
+            },
+            energy_j: Describe::of(&e),
+            power_w: Describe::of(&p),
+            duration_s: Describe::of(&d),
+            trace_energy_j: te.filter(|v| !v.is_empty()).map(|v| Describe::of(&v)),
+        });
+        let idx: Vec<f64> = used.iter().map(|r| f64::from(r.run)).collect();
+        let first_run_excess_pct = (e.len() >= 3)
+            .then(|| {
+                let rest = median_sorted(&sorted(&e[1..]));
+                100.0 * (e[0] - rest) / rest
+            })
+            .filter(|v| v.is_finite());
+        run_order.push(RunOrder {
+            label: g.label.clone(),
+            runs: used
+                .iter()
+                .map(|r| OrderPoint {
+                    run: r.run,
+                    energy_j: r.energy_j,
+                    duration_s: r.duration_s,
+                })
+                .collect(),
+            spearman_rho_energy: spearman(&idx, &e),
+            spearman_rho_duration: spearman(&idx, &d),
+            first_run_excess_pct,
+        });
+        energies.push((g.label.clone(), e));
+    }
+    let refs: Vec<&[f64]> = energies.iter().map(|(_, e)| e.as_slice()).collect();
+    let plain = |result| Outcome {
+        result,
+        warning: None,
+    };
+    let shapiro_map = energies
+        .iter()
+        .map(|(l, e)| {
+            let warning = if shapiro_is_degenerate(e) {
+                Some("input data has range zero; W = 1 and p = 1 mean nothing here".to_string())
+            } else if e.len() > 5000 {
+                Some("for N > 5000 the p-value may not be accurate".to_string())
+            } else {
+                None
+            };
+            (
+                l.clone(),
+                Outcome {
+                    result: shapiro(e),
+                    warning,
+                },
+            )
+        })
+        .collect();
+    let anderson_map = energies
+        .iter()
+        .map(|(l, e)| {
+            (
+                l.clone(),
+                AndersonOutcome(anderson(e, opts.anderson_table), opts.anderson_table),
+            )
+        })
+        .collect();
+    let tests = Tests {
+        variable: "energy_j",
+        anova: plain(f_oneway(&refs)),
+        kruskal: plain(kruskal(&refs)),
+        bartlett: plain(bartlett(&refs)),
+        levene: plain(levene(&refs)),
+        shapiro: Ordered(shapiro_map),
+        anderson: Ordered(anderson_map),
+    };
+    let named: Vec<(&str, &[f64])> = energies
+        .iter()
+        .map(|(l, e)| (l.as_str(), e.as_slice()))
+        .collect();
+    let baseline: Vec<f64> = data
+        .baseline
+        .iter()
+        .filter(|r| r.failed.is_none())
+        .map(|r| r.power_w)
+        .collect();
+    Report {
+        schema: REPORT_SCHEMA,
+        modelled,
+        note: modelled.then(|| MODELLED_NOTE.to_string()),
+        groups,
+        tests,
+        pairwise: pairwise(&named, "energy"),
+        run_order,
+        failed_runs,
+        baseline_power_w: (!baseline.is_empty()).then(|| Describe::of(&baseline)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+fn cell(v: Option<f64>, digits: usize) -> String {
+    v.map_or("n/a".to_string(), |v| format!("{v:.digits$}"))
+}
+
+fn pval(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v < 1e-4 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn outcome_md(o: &Outcome) -> (String, String) {
+    match &o.result {
+        Ok(r) => (format!("{:.6}", r.statistic), pval(r.pvalue)),
+        Err(e) => ("not computable".into(), e.0.clone()),
+    }
+}
+
+fn describe_of(g: &GroupReport, variable: &str) -> Option<Describe> {
+    match variable {
+        "energy_j" => Some(g.energy_j.clone()),
+        "power_w" => Some(g.power_w.clone()),
+        "duration_s" => Some(g.duration_s.clone()),
+        "trace_energy_j" => g.trace_energy_j.clone(),
+        _ => None,
+    }
+}
+
+/// The variables of the describe tables, with their titles.
+pub const VARIABLES: [(&str, &str); 4] = [
+    ("energy_j", "Energy (J)"),
+    ("power_w", "Mean power (W)"),
+    ("duration_s", "Scenario time (s)"),
+    ("trace_energy_j", "Energy from the trace, ΣP·Δt (J)"),
+];
+
+/// Markdown for people.
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Energy report\n");
+    if let Some(n) = &r.note {
+        let _ = writeln!(s, "> **{n}**\n");
+    }
+    for (var, title) in VARIABLES {
+        let cols: Vec<(String, Describe)> = r
+            .groups
+            .iter()
+            .filter_map(|g| describe_of(g, var).map(|d| (g.label.clone(), d)))
+            .collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "## {title}\n");
+        let _ = write!(s, "| |");
+        for (l, _) in &cols {
+            let _ = write!(s, " {l} |");
+        }
+        let _ = write!(s, "\n|---|");
+        for _ in &cols {
+            let _ = write!(s, "---:|");
+        }
+        s.push('\n');
+        for row in 0..8 {
+            let name = cols[0].1.rows()[row].0;
+            let _ = write!(s, "| {name} |");
+            for (_, d) in &cols {
+                let v = d.rows()[row].1;
+                let txt = if row == 0 { cell(v, 0) } else { cell(v, 4) };
+                let _ = write!(s, " {txt} |");
+            }
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## Tests on energy across groups\n");
+    let _ = writeln!(s, "| test | statistic | p-value |\n|---|---:|---:|");
+    for (name, o) in [
+        ("One-way ANOVA (F)", &r.tests.anova),
+        ("Kruskal–Wallis (H)", &r.tests.kruskal),
+        ("Bartlett (T)", &r.tests.bartlett),
+        ("Levene, median (W)", &r.tests.levene),
+    ] {
+        let (a, b) = outcome_md(o);
+        let _ = writeln!(s, "| {name} | {a} | {b} |");
+    }
+    let _ = writeln!(s, "\n## Normality of energy per group\n");
+    let _ = writeln!(
+        s,
+        "| group | Shapiro–Wilk W | p | Anderson–Darling A² | critical values (15, 10, 5, 2.5, 1 %) |\n|---|---:|---:|---:|---|"
+    );
+    for ((l, sw), (_, ad)) in r.tests.shapiro.0.iter().zip(&r.tests.anderson.0) {
+        let (w, p) = outcome_md(sw);
+        let (a2, crit) = match &ad.0 {
+            Ok(a) => (
+                format!("{:.4}", a.statistic),
+                a.critical_values.map(|c| format!("{c:.3}")).join(", "),
+            ),
+            Err(e) => ("not computable".into(), e.0.clone()),
+        };
+        let warn = sw
+            .warning
+            .as_deref()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        let _ = writeln!(s, "| {l} | {w}{warn} | {p} | {a2} | {crit} |");
+    }
+    let _ = writeln!(s, "\n## Pairwise comparisons of energy\n");
+    let _ = writeln!(
+        s,
+        "Welch's t and Mann–Whitney U with Holm's correction; 95 % bootstrap CIs ({} resamples).\n",
+        crate::posthoc::BOOTSTRAP_RESAMPLES
+    );
+    for p in &r.pairwise {
+        let _ = writeln!(s, "- {}", p.verdict);
+    }
+    let _ = writeln!(
+        s,
+        "\n| a | b | Δ mean % | 95 % CI | Δ median % | Welch p (Holm) | MWU p (Holm) | Hedges' g [CI] | Cliff's δ |\n|---|---|---:|---|---:|---:|---:|---|---:|"
+    );
+    for p in &r.pairwise {
+        let ci = match (p.ci_low_pct, p.ci_high_pct) {
+            (Some(a), Some(b)) => format!("[{a:.2}, {b:.2}]"),
+            _ => "n/a".into(),
+        };
+        let g = match (p.hedges_g, p.hedges_g_ci_low, p.hedges_g_ci_high) {
+            (Some(g), Some(a), Some(b)) => format!("{g:.2} [{a:.2}, {b:.2}]"),
+            (Some(g), _, _) => format!("{g:.2}"),
+            _ => "n/a".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {ci} | {} | {} | {} | {g} | {} |",
+            p.a,
+            p.b,
+            cell(p.mean_diff_pct, 2),
+            cell(p.median_diff_pct, 2),
+            p.welch_p_holm.map_or("n/a".into(), pval),
+            p.mwu_p_holm.map_or("n/a".into(), pval),
+            cell(p.cliffs_delta, 2),
+        );
+    }
+    let _ = writeln!(s, "\n## Run order\n");
+    let _ = writeln!(
+        s,
+        "| group | energy by run (J) | first run vs median of others | Spearman ρ (run, energy) | Spearman ρ (run, time) |\n|---|---|---:|---:|---:|"
+    );
+    for o in &r.run_order {
+        let seq: Vec<String> = o
+            .runs
+            .iter()
+            .map(|p| format!("{:.1}", p.energy_j))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            o.label,
+            seq.join(" "),
+            o.first_run_excess_pct
+                .map_or("n/a".into(), |v| format!("{v:+.2} %")),
+            cell(o.spearman_rho_energy, 2),
+            cell(o.spearman_rho_duration, 2)
+        );
+    }
+    if !r.failed_runs.is_empty() {
+        let _ = writeln!(s, "\n## Runs left out\n");
+        for f in &r.failed_runs {
+            let _ = writeln!(
+                s,
+                "- {} run {} ({}): {}",
+                f.label, f.run, f.origin, f.reason
+            );
+        }
+    }
+    if let Some(b) = &r.baseline_power_w {
+        let _ = writeln!(
+            s,
+            "\nIdle baseline: {} runs, mean power {} W.",
+            b.count,
+            cell(b.mean, 4)
+        );
+    }
+    if let Some(n) = &r.note {
+        let _ = writeln!(s, "\n> **{n}**");
+    }
+    s
+}
+
+/// pandas' `describe().to_latex()` of one variable, columns `<prefix><label>`.
+pub fn latex(r: &Report, variable: &str, prefix: &str) -> String {
+    let cols: Vec<(String, Describe)> = r
+        .groups
+        .iter()
+        .filter_map(|g| describe_of(g, variable).map(|d| (g.label.clone(), d)))
+        .collect();
+    let mut s = String::new();
+    if let Some(n) = &r.note {
+        let _ = writeln!(s, "% {n}");
+    }
+    let _ = writeln!(s, "\\begin{{tabular}}{{l{}}}", "r".repeat(cols.len()));
+    let _ = writeln!(s, "\\toprule");
+    let header: Vec<String> = cols.iter().map(|(l, _)| format!("{prefix}{l}")).collect();
+    let _ = writeln!(s, " & {} \\\\", header.join(" & "));
+    let _ = writeln!(s, "\\midrule");
+    let mut missing = false;
+    for row in 0..8 {
+        let name = [
+            "count", "mean", "std", "min", "25\\%", "50\\%", "75\\%", "max",
+        ][row];
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|(_, d)| match d.rows()[row].1 {
+                Some(v) => format!("{v:.6}"),
+                None => {
+                    missing = true;
+                    "--".into()
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "{name} & {} \\\\", cells.join(" & "));
+    }
+    let _ = writeln!(s, "\\bottomrule");
+    let _ = writeln!(s, "\\end{{tabular}}");
+    if missing {
+        let _ = writeln!(
+            s,
+            "% --: not computable (std needs at least 2 runs; an empty group has no statistics)"
+        );
+    }
+    s
+}
+
+fn csv_num(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v}"))
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// Long-format CSV: `section,group,variable,name,value,note`.
+pub fn csv(r: &Report) -> String {
+    let mut s = String::from("section,group,variable,name,value,note\n");
+    let mut row = |sec: &str, g: &str, var: &str, name: &str, v: Option<f64>, note: &str| {
+        let _ = writeln!(
+            s,
+            "{sec},{},{var},{name},{},{}",
+            csv_field(g),
+            csv_num(v),
+            csv_field(note)
+        );
+    };
+    if let Some(n) = &r.note {
+        row("note", "", "", "modelled", None, n);
+    }
+    for g in &r.groups {
+        for (var, _) in VARIABLES {
+            if let Some(d) = describe_of(g, var) {
+                for (name, v) in d.rows() {
+                    row("describe", &g.label, var, name, v, "");
+                }
+            }
+        }
+    }
+    let mut test = |name: &str, group: &str, o: &Outcome| match &o.result {
+        Ok(t) => {
+            row(
+                "test",
+                group,
+                "energy_j",
+                &format!("{name}.statistic"),
+                Some(t.statistic),
+                "",
+            );
+            row(
+                "test",
+                group,
+                "energy_j",
+                &format!("{name}.pvalue"),
+                Some(t.pvalue),
+                "",
+            );
+        }
+        Err(e) => row("test", group, "energy_j", name, None, &e.0),
+    };
+    test("anova", "", &r.tests.anova);
+    test("kruskal", "", &r.tests.kruskal);
+    test("bartlett", "", &r.tests.bartlett);
+    test("levene", "", &r.tests.levene);
+    for (l, o) in &r.tests.shapiro.0 {
+        test("shapiro", l, o);
+    }
+    for (l, a) in &r.tests.anderson.0 {
+        match &a.0 {
+            Ok(a) => {
+                row(
+                    "test",
+                    l,
+                    "energy_j",
+                    "anderson.statistic",
+                    Some(a.statistic),
+                    "",
+                );
+                for (c, lvl) in a.critical_values.iter().zip(ANDERSON_LEVELS) {
+                    row(
+                        "test",
+                        l,
+                        "energy_j",
+                        &format!("anderson.critical_{lvl}"),
+                        Some(*c),
+                        "",
+                    );
+                }
+            }
+            Err(e) => row("test", l, "energy_j", "anderson", None, &e.0),
+        }
+    }
+    for p in &r.pairwise {
+        let g = format!("{}|{}", p.a, p.b);
+        row(
+            "pairwise",
+            &g,
+            "energy_j",
+            "mean_diff_pct",
+            p.mean_diff_pct,
+            &p.verdict,
+        );
+        row("pairwise", &g, "energy_j", "ci_low_pct", p.ci_low_pct, "");
+        row("pairwise", &g, "energy_j", "ci_high_pct", p.ci_high_pct, "");
+        row(
+            "pairwise",
+            &g,
+            "energy_j",
+            "welch_p_holm",
+            p.welch_p_holm,
+            "",
+        );
+        row("pairwise", &g, "energy_j", "mwu_p_holm", p.mwu_p_holm, "");
+        row("pairwise", &g, "energy_j", "hedges_g", p.hedges_g, "");
+        row(
+            "pairwise",
+            &g,
+            "energy_j",
+            "cliffs_delta",
+            p.cliffs_delta,
+            "",
+        );
+    }
+    s
+}
