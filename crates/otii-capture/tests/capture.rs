@@ -32,6 +32,15 @@ fn bin() -> assert_cmd::Command {
     assert_cmd::Command::new(env!("CARGO_BIN_EXE_otii-capture"))
 }
 
+/// Runs the binary with `args`, expects exit 1 with `needle` in stderr, returns stdout.
+fn expect_failure(args: &[&str], needle: &str) -> Vec<u8> {
+    let out = bin().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+    out.stdout
+}
+
 fn decompress(p: &Path) -> String {
     let mut s = String::new();
     xz2::read::XzDecoder::new_multi_decoder(std::fs::File::open(p).unwrap())
@@ -249,20 +258,15 @@ fn no_device_is_a_clear_error() {
         ..Config::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .args([
-            "--otii",
-            &h.addr().to_string(),
-            "fetch",
-            "--out",
-            dir.path().to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no Arc or Ace connected"), "{stderr}");
-    assert!(out.stdout.is_empty());
+    let (addr, out) = (
+        h.addr().to_string(),
+        dir.path().to_str().unwrap().to_owned(),
+    );
+    let stdout = expect_failure(
+        &["--otii", &addr, "fetch", "--out", &out],
+        "no Arc or Ace connected",
+    );
+    assert!(stdout.is_empty());
 }
 
 #[test]
@@ -272,23 +276,13 @@ fn error_response_is_shown_with_code_and_message() {
         ..Config::default()
     });
     let dir = tempfile::tempdir().unwrap();
-    let out = bin()
-        .args([
-            "--otii",
-            &h.addr().to_string(),
-            "record",
-            "--out",
-            dir.path().to_str().unwrap(),
-            "--",
-            "true",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("project_start_recording: Command failure: fault injected"),
-        "{stderr}"
+    let (addr, out) = (
+        h.addr().to_string(),
+        dir.path().to_str().unwrap().to_owned(),
+    );
+    expect_failure(
+        &["--otii", &addr, "record", "--out", &out, "--", "true"],
+        "project_start_recording: Command failure: fault injected",
     );
 }
 
@@ -334,21 +328,10 @@ fn connect_gives_up_with_a_clear_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let out = bin()
-        .args([
-            "--otii",
-            &format!("127.0.0.1:{port}"),
-            "--connect-timeout",
-            "0.5",
-            "devices",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("cannot connect to the Otii TCP server"),
-        "{stderr}"
+    let addr = format!("127.0.0.1:{port}");
+    expect_failure(
+        &["--otii", &addr, "--connect-timeout", "0.5", "devices"],
+        "cannot connect to the Otii TCP server",
     );
 }
 
