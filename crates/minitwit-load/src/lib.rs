@@ -1,9 +1,40 @@
 //! `minitwit-load`: the client side of the "On the Energy Consumption of CPython" experiment.
 //!
-//! Layout
-//! - `seed.rs`: the deterministic seed data (users, messages, followers) as SQL, and the
-//!   ordered user list the scenario follows.
-//! - `words.rs`: the frozen vocabularies the seed is drawn from.
+//! It sends exactly the study's requests to MiniTwit, in order, and records each one as a
+//! [`records::RequestRecord`]:
+//!
+//! - [`runner::run_scenario`]: the scenario as one or more concurrent users (`run`).
+//! - [`agent::serve`]: the client-machine mode, `GET /trigger` runs the scenario (`agent`).
+//! - [`control::trigger`] and [`control::reset`]: the controller's side (`trigger`, `reset`).
+//! - [`seed`]: the seed SQL MiniTwit's `/cleardb` loads, and the ordered users the scenario
+//!   follows (`seed`).
+//!
+//! # Layout
+//! - `scenario.rs`: the scenario as a list of calls (paper and fixed modes), tweet texts.
+//! - `runner.rs`: runs users on threads, follows redirects, checks flashes, makes records and
+//!   the [`runner::RunSummary`].
+//! - `http.rs`: the small keep-alive HTTP/1.1 client with cookies and interruptible timeouts.
+//! - `url.rs`: server URLs, path and form encoding as Python `requests` does them.
+//! - `agent.rs`, `control.rs`: the trigger server and the controller side.
+//! - `report.rs`: the stderr summary paragraph and progress bar.
+//! - `seed.rs`, `words.rs`: the deterministic seed data.
 
+pub mod agent;
+pub mod control;
+pub mod http;
+pub mod report;
+pub mod runner;
+pub mod scenario;
 pub mod seed;
+pub mod url;
 mod words;
+
+/// This machine's host name (the default user name and the records' `client`), or `local`.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "local".to_owned())
+}

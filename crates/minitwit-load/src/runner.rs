@@ -1,0 +1,429 @@
+//! Runs the scenario as one or more concurrent users and turns every request on the wire into
+//! a [`RequestRecord`], handed to a sink as it happens.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use records::{LoadSummary, RequestRecord, REQUEST_SCHEMA};
+use serde::{Deserialize, Serialize};
+
+use crate::http::{Client, HttpError, Session, Timeouts};
+use crate::scenario::{self, Call, Cookies, Mode};
+use crate::seed;
+use crate::url::{encode_path, HttpUrl};
+
+/// Redirect hops followed at most per call (what `requests` allows).
+const MAX_REDIRECTS: usize = 30;
+
+/// Everything one scenario run needs.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// MiniTwit's base URL.
+    pub server: HttpUrl,
+    /// The MiniTwit users to run as, concurrently (one thread each).
+    pub users: Vec<String>,
+    /// Paper or fixed "private timeline" requests.
+    pub mode: Mode,
+    /// Cycles of step 5 ([`scenario::STUDY_CYCLES`] in the study).
+    pub cycles: u32,
+    /// Seed of the seed data, to know which users to follow.
+    pub seed: u64,
+    /// Connect and request timeouts.
+    pub timeouts: Timeouts,
+    /// `run_id` of the records.
+    pub run_id: String,
+    /// `client` of the records (host name).
+    pub client: String,
+}
+
+/// Why a run could not be carried out at all (a user's failure is not one: it is reported
+/// in the [`RunSummary`]).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The server's address does not resolve.
+    #[error("{server}: {source}")]
+    Server {
+        /// The server URL.
+        server: String,
+        /// What went wrong.
+        #[source]
+        source: HttpError,
+    },
+    /// The records could not be written.
+    #[error("writing the request records: {0}")]
+    Sink(#[source] io::Error),
+}
+
+/// How one user's scenario ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserResult {
+    /// The MiniTwit user.
+    pub user: String,
+    /// Requests sent on the wire.
+    pub requests: u64,
+    /// Requests that failed (no answer, unexpected status, failed check).
+    pub errors: u64,
+    /// Whether the whole scenario ran and every check passed.
+    pub ok: bool,
+    /// The failure that stopped this user: step, request number, what went wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Latency percentiles over all requests that got an answer, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// The one-line summary of a run: what `minitwit-load run --records FILE` prints on stdout,
+/// and the agent's answer to a trigger. `duration_s`, `requests`, `errors` and `by_status`
+/// are what `otii-capture record` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The run's identifier (the records' `run_id`).
+    pub run_id: String,
+    /// Host name of the machine that ran it.
+    pub client: String,
+    /// MiniTwit's base URL.
+    pub server: String,
+    /// `paper` or `fixed`.
+    pub scenario: Mode,
+    /// Cycles of step 5 (2 is the study's scenario).
+    pub cycles: u32,
+    /// Scenario time in seconds: from just before the first request to just after the last
+    /// user finished.
+    pub duration_s: f64,
+    /// Requests, errors, answers per status, number of users (`clients`).
+    #[serde(flatten)]
+    pub load: LoadSummary,
+    /// Whether every user completed the scenario with every check passing.
+    pub ok: bool,
+    /// Whether the run was stopped by an interruption (Ctrl-C).
+    pub interrupted: bool,
+    /// Latency percentiles.
+    pub latency_ms: Latency,
+    /// Per user.
+    pub users: Vec<UserResult>,
+}
+
+enum Event {
+    Record(Box<RequestRecord>),
+}
+
+/// Runs the scenario for every user at once, hands each request record to `sink` in the
+/// order they complete, and calls `progress(done, total)` after each. Stops early (marking
+/// the summary interrupted) when `stop` is raised.
+pub fn run_scenario(
+    cfg: &LoadConfig,
+    stop: &AtomicBool,
+    mut sink: impl FnMut(&RequestRecord) -> io::Result<()>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<RunSummary, LoadError> {
+    let client = Client::new(&cfg.server, cfg.timeouts).map_err(|source| LoadError::Server {
+        server: cfg.server.to_string(),
+        source,
+    })?;
+    let follow = seed::user_names(cfg.seed);
+    let plans: Vec<Vec<Call>> = cfg
+        .users
+        .iter()
+        .map(|u| scenario::plan(u, cfg.mode, &follow, cfg.cycles))
+        .collect();
+    let total: u64 = plans
+        .iter()
+        .map(|p| scenario::request_count(p) as u64)
+        .sum();
+    let (tx, rx) = mpsc::channel::<Event>();
+    let mut counts = Counts::default();
+    let mut sink_error = None;
+    let t0 = Instant::now();
+    let users = std::thread::scope(|scope| {
+        let handles: Vec<_> = cfg
+            .users
+            .iter()
+            .zip(&plans)
+            .map(|(user, plan)| {
+                let tx = tx.clone();
+                let client = &client;
+                scope.spawn(move || run_user(client, cfg, user, plan, t0, stop, &tx))
+            })
+            .collect();
+        drop(tx);
+        for Event::Record(rec) in rx {
+            counts.add(&rec);
+            progress(counts.requests, total);
+            if sink_error.is_none() {
+                if let Err(e) = sink(&rec) {
+                    sink_error = Some(e);
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        handles
+            .into_iter()
+            .zip(&cfg.users)
+            .map(|(h, user)| {
+                h.join().unwrap_or_else(|_| UserResult {
+                    user: user.clone(),
+                    requests: 0,
+                    errors: 1,
+                    ok: false,
+                    error: Some("the user's thread panicked".into()),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let duration_s = t0.elapsed().as_secs_f64();
+    if let Some(e) = sink_error {
+        return Err(LoadError::Sink(e));
+    }
+    Ok(RunSummary {
+        run_id: cfg.run_id.clone(),
+        client: cfg.client.clone(),
+        server: cfg.server.to_string(),
+        scenario: cfg.mode,
+        cycles: cfg.cycles,
+        duration_s,
+        ok: users.iter().all(|u| u.ok),
+        interrupted: stop.load(Ordering::SeqCst),
+        latency_ms: counts.latency(),
+        load: LoadSummary {
+            requests: counts.requests,
+            errors: counts.errors,
+            by_status: counts.by_status,
+            clients: u32::try_from(users.len()).ok(),
+        },
+        users,
+    })
+}
+
+#[derive(Default)]
+struct Counts {
+    requests: u64,
+    errors: u64,
+    by_status: BTreeMap<String, u64>,
+    latencies: Vec<f64>,
+}
+
+impl Counts {
+    fn add(&mut self, rec: &RequestRecord) {
+        self.requests += 1;
+        if rec.error.is_some() {
+            self.errors += 1;
+        }
+        if let Some(s) = rec.status {
+            *self.by_status.entry(s.to_string()).or_default() += 1;
+            self.latencies.push(rec.latency_ms);
+        }
+    }
+
+    fn latency(&mut self) -> Latency {
+        self.latencies.sort_by(f64::total_cmp);
+        let l = &self.latencies;
+        let pick = |q: f64| {
+            if l.is_empty() {
+                return 0.0;
+            }
+            // Nearest rank.
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            let i = ((q * l.len() as f64).ceil() as usize).clamp(1, l.len()) - 1;
+            l[i]
+        };
+        Latency {
+            p50: pick(0.50),
+            p90: pick(0.90),
+            p99: pick(0.99),
+            max: l.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
+/// Runs one user's plan; every request goes to `tx` as a record.
+fn run_user(
+    client: &Client,
+    cfg: &LoadConfig,
+    user: &str,
+    plan: &[Call],
+    t0: Instant,
+    stop: &AtomicBool,
+    tx: &mpsc::Sender<Event>,
+) -> UserResult {
+    let mut result = UserResult {
+        user: user.to_owned(),
+        requests: 0,
+        errors: 0,
+        ok: false,
+        error: None,
+    };
+    let mut session: Option<Session> = None;
+    let mut seq: u32 = 0;
+    for call in plan {
+        if stop.load(Ordering::Relaxed) {
+            result.error = Some("interrupted".into());
+            return result;
+        }
+        let mut one_off = Session::new();
+        let sess = match call.cookies {
+            Cookies::None => &mut one_off,
+            Cookies::Session => session.get_or_insert_with(Session::new),
+            Cookies::NewSession => session.insert(Session::new()),
+        };
+        let mut method = call.method;
+        let mut form = call.form.as_deref();
+        let mut target = client.target(&encode_path(&call.path));
+        for hop in 0..=MAX_REDIRECTS {
+            seq += 1;
+            let sent = Instant::now();
+            let answer = client.send(sess, method, &target, form, stop);
+            let latency = sent.elapsed();
+            let mut rec = RequestRecord {
+                schema: REQUEST_SCHEMA.to_owned(),
+                run_id: cfg.run_id.clone(),
+                client: cfg.client.clone(),
+                user: user.to_owned(),
+                seq,
+                step: Some(call.step.to_owned()),
+                method: method.to_owned(),
+                path: target.clone(),
+                status: None,
+                start_s: secs(sent.duration_since(t0)),
+                latency_ms: secs(latency) * 1000.0,
+                bytes: None,
+                error: None,
+            };
+            result.requests += 1;
+            let expected = call.expect.get(hop).copied();
+            let failure = match &answer {
+                Err(e) => Some(e.to_string()),
+                Ok(r) => {
+                    rec.status = Some(r.status);
+                    rec.bytes = Some(r.body.len() as u64);
+                    if Some(r.status) != expected {
+                        Some(match expected {
+                            Some(x) => format!("expected HTTP {x}, got {}", r.status),
+                            None => format!("expected no more redirects, got HTTP {}", r.status),
+                        })
+                    } else if hop + 1 == call.expect.len() {
+                        call.check
+                            .as_deref()
+                            .filter(|c| !r.body_contains(c))
+                            .map(|c| format!("the page does not contain {c:?}"))
+                    } else {
+                        None
+                    }
+                }
+            };
+            rec.error.clone_from(&failure);
+            let path = rec.path.clone();
+            // The receiver lives until every user thread has ended.
+            let _ = tx.send(Event::Record(Box::new(rec)));
+            if let Some(why) = failure {
+                result.errors += 1;
+                result.error = Some(format!(
+                    "user {user}: step {}, request {seq} ({method} {path}): {why}",
+                    call.step
+                ));
+                return result;
+            }
+            let Ok(r) = answer else { break };
+            if hop + 1 == call.expect.len() {
+                break;
+            }
+            // A redirect was expected and came: follow it as `requests` does.
+            let Some(location) = r.location else {
+                result.errors += 1;
+                result.error = Some(format!(
+                    "user {user}: step {}, request {seq} ({method} {path}): HTTP {} without a Location header",
+                    call.step, r.status
+                ));
+                return result;
+            };
+            match redirect_target(client.base(), &target, &location) {
+                Ok(t) => target = t,
+                Err(why) => {
+                    result.errors += 1;
+                    result.error = Some(format!(
+                        "user {user}: step {}, request {seq} ({method} {path}): {why}",
+                        call.step
+                    ));
+                    return result;
+                }
+            }
+            if matches!(r.status, 301..=303) && method != "HEAD" {
+                method = "GET";
+                form = None;
+            }
+        }
+    }
+    result.ok = true;
+    result
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// The request target a `Location` points to. Only the same server is followed: the load
+/// must never wander off to another host.
+fn redirect_target(base: &HttpUrl, current: &str, location: &str) -> Result<String, String> {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        let url = HttpUrl::parse(location, true)
+            .map_err(|e| format!("redirect to {location:?} refused: {e}"))?;
+        if url.host != base.host || url.port != base.port {
+            return Err(format!("redirect to another server ({location}) refused"));
+        }
+        return Ok(encode_path(&url.path));
+    }
+    if location.starts_with('/') {
+        return Ok(encode_path(location));
+    }
+    // Relative to the current path's directory.
+    let dir = current.rsplit_once('/').map_or("", |(d, _)| d);
+    Ok(encode_path(&format!("{dir}/{location}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_the_server() {
+        let base = HttpUrl::parse("http://127.0.0.1:5000", false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            redirect_target(&base, "/add_message", "/").as_deref(),
+            Ok("/")
+        );
+        assert_eq!(
+            redirect_target(&base, "/x", "http://127.0.0.1:5000/Ada%20Lovelace").as_deref(),
+            Ok("/Ada%20Lovelace")
+        );
+        assert_eq!(redirect_target(&base, "/a/b", "c").as_deref(), Ok("/a/c"));
+        assert!(redirect_target(&base, "/", "http://10.0.0.9:5000/").is_err());
+    }
+
+    #[test]
+    fn latency_percentiles_use_nearest_rank() {
+        let mut c = Counts {
+            latencies: (1..=100).map(f64::from).collect(),
+            ..Counts::default()
+        };
+        let l = c.latency();
+        assert_eq!((l.p50, l.p90, l.p99, l.max), (50.0, 90.0, 99.0, 100.0));
+        assert_eq!(Counts::default().latency(), Latency::default());
+    }
+}
