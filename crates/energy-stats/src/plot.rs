@@ -317,7 +317,20 @@ fn rasterise(svg: &str) -> Result<Vec<u8>> {
             "no system fonts for the PNG text (install fonts-dejavu-core, or use --format svg)"
         );
     }
-    opt.font_family = "DejaVu Sans".into();
+    // plotters writes the generic `sans-serif`; fontdb maps it to Arial unless told otherwise.
+    let families: Vec<String> = opt
+        .fontdb
+        .faces()
+        .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+        .collect();
+    let sans = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "FreeSans"]
+        .into_iter()
+        .find(|f| families.iter().any(|n| n == f))
+        .map(str::to_string)
+        .or_else(|| families.first().cloned())
+        .unwrap_or_default();
+    opt.fontdb_mut().set_sans_serif_family(sans.clone());
+    opt.font_family = sans;
     let tree = resvg::usvg::Tree::from_str(svg, &opt).context("parsing the SVG")?;
     let size = tree.size().to_int_size();
     let scale = 2.0;

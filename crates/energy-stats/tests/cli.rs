@@ -1,0 +1,543 @@
+//! The `energy-stats` binary on real files: the study's folder layout, run records, tables,
+//! bad input, the cache, the figures; and property tests of the log and trace readers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::cargo_bin("energy-stats").unwrap()
+}
+
+fn log_block(duration: &str, p: f64) -> String {
+    format!(
+        "Clearing DB on remote server...\nStarting scenario on three clients...\n\
+         [<Response [200 OK]>, <Response [200 OK]>, <Response [200 OK]>]\n\
+         Scenario took {duration}\nDone with scenario...\n\
+         MAIN_CURRENT: 0.2266, 0.3400, {}, 0.0501\nMAIN_VOLTAGE: 4.9981, 5.0016, 5.0000\n\
+         MAIN_POWER: 1.1333, 1.7003, {p}\n",
+        p / 5.0
+    )
+}
+
+/// A study folder `minitwit<ver>` with a log of `powers.len()` runs (durations 140 + i s).
+fn study_group(root: &Path, ver: &str, powers: &[f64]) -> PathBuf {
+    let dir = root.join(format!("minitwit{ver}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut log = String::from("$ time poetry run python main.py\n");
+    for (i, p) in powers.iter().enumerate() {
+        log += &log_block(&format!("0:02:{:02}.500000", 20 + i), *p);
+    }
+    log += "real\t33m13.885s\nuser\t0m2.575s\n";
+    std::fs::write(dir.join("log.txt"), log).unwrap();
+    dir
+}
+
+fn write_xz_trace(path: &Path, powers: &[f64]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut enc = xz2::write::XzEncoder::new(f, 1);
+    writeln!(enc, ",MAIN_CURRENT,MAIN_VOLTAGE,MAIN_POWER").unwrap();
+    for (i, p) in powers.iter().enumerate() {
+        writeln!(enc, "{i},{},{},{p}", p / 5.0, 5.0).unwrap();
+    }
+    enc.finish().unwrap();
+}
+
+fn json(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap()
+}
+
+fn study(root: &Path) -> Vec<PathBuf> {
+    vec![
+        study_group(root, "312", &[1.30, 1.31, 1.29, 1.30, 1.32]),
+        study_group(root, "38", &[1.40, 1.41, 1.42, 1.39, 1.40]),
+        study_group(root, "310", &[1.35, 1.36, 1.34, 1.35, 1.37]),
+    ]
+}
+
+#[test]
+fn study_folders_holding_only_log_txt_are_a_complete_input() {
+    let t = tempfile::tempdir().unwrap();
+    let dirs = study(t.path());
+    let out = bin()
+        .arg("report")
+        .args(&dirs)
+        .args(["--format", "json", "--no-cache"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r = json(&out);
+    let labels: Vec<&str> = r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["3.8", "3.10", "3.12"],
+        "version order, not text order"
+    );
+    let g = &r["groups"][0];
+    assert_eq!(g["energy_j"]["count"], 5);
+    // E = P × t for the first run of 3.8: 1.40 W × 140.5 s.
+    let min = g["power_w"]["min"].as_f64().unwrap();
+    assert_eq!(min, 1.39);
+    let mean_t = g["duration_s"]["mean"].as_f64().unwrap();
+    assert!((mean_t - 142.5).abs() < 1e-9);
+    for key in ["count", "mean", "std", "min", "q25", "median", "q75", "max"] {
+        assert!(g["energy_j"].get(key).is_some(), "{key}");
+    }
+    for key in ["anova", "kruskal", "bartlett", "levene"] {
+        assert!(r["tests"][key]["statistic"].is_number(), "{key}");
+        assert!(r["tests"][key]["pvalue"].is_number(), "{key}");
+    }
+    assert!(r["tests"]["shapiro"]["3.8"]["pvalue"].is_number());
+    let keys: Vec<&String> = r["tests"]["shapiro"].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 3);
+    let ad = &r["tests"]["anderson"]["3.10"];
+    assert_eq!(
+        ad["significance_levels"],
+        serde_json::json!([15.0, 10.0, 5.0, 2.5, 1.0])
+    );
+    assert_eq!(ad["critical_values"].as_array().unwrap().len(), 5);
+    assert_eq!(r["pairwise"].as_array().unwrap().len(), 3);
+    let p = &r["pairwise"][2];
+    assert_eq!(
+        (p["a"].as_str(), p["b"].as_str()),
+        (Some("3.10"), Some("3.12"))
+    );
+    let verdict = p["verdict"].as_str().unwrap();
+    assert!(
+        verdict.starts_with("3.12 uses ") && verdict.contains("less energy than 3.10"),
+        "{verdict}"
+    );
+    assert_eq!(r["modelled"], false);
+}
+
+#[test]
+fn latex_is_the_study_table() {
+    let t = tempfile::tempdir().unwrap();
+    let dirs = study(t.path());
+    let out = bin()
+        .arg("report")
+        .args(&dirs)
+        .args(["--format", "latex", "--no-cache"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "\\begin{tabular}{lrrr}");
+    assert_eq!(
+        lines[2],
+        " & CPython 3.8 & CPython 3.10 & CPython 3.12 \\\\"
+    );
+    assert_eq!(lines[4], "count & 5.000000 & 5.000000 & 5.000000 \\\\");
+    assert!(lines[8].starts_with("25\\% & "));
+    assert_eq!(lines[lines.len() - 1], "\\end{tabular}");
+    let out = bin()
+        .arg("report")
+        .args(&dirs)
+        .args([
+            "--format",
+            "latex",
+            "--column-prefix",
+            "",
+            "--variable",
+            "power",
+            "--no-cache",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains(" & 3.8 & 3.10 & 3.12 \\\\"));
+    assert!(
+        text.contains("min & 1.390000 & 1.340000 & 1.290000 \\\\"),
+        "{text}"
+    );
+}
+
+#[test]
+fn markdown_and_csv_reports_render() {
+    let t = tempfile::tempdir().unwrap();
+    let dirs = study(t.path());
+    bin()
+        .arg("report")
+        .args(&dirs)
+        .arg("--no-cache")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| count | 5 | 5 | 5 |"))
+        .stdout(predicate::str::contains("less energy than 3.10"));
+    bin()
+        .arg("report")
+        .args(&dirs)
+        .args(["--format", "csv", "--no-cache"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "section,group,variable,name,value,note\n",
+        ))
+        .stdout(predicate::str::contains("test,,energy_j,anova.pvalue,"));
+}
+
+#[test]
+fn traces_give_trace_energy_and_the_cache_gives_the_same_answer() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = study_group(t.path(), "311", &[1.5, 2.0]);
+    write_xz_trace(
+        &dir.join("2024-02-21 14:13:00.csv.xz"),
+        &[1.0, 2.0, 3.0, 2.0],
+    );
+    write_xz_trace(&dir.join("2024-02-21 14:16:00.csv.xz"), &[2.0; 10]);
+    let cache = t.path().join("cache");
+    let run = || {
+        let out = bin()
+            .arg("runs")
+            .arg(&dir)
+            .arg("--cache-dir")
+            .arg(&cache)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let cold = run();
+    assert!(
+        std::fs::read_dir(&cache).unwrap().count() == 2,
+        "one cache entry per trace"
+    );
+    let warm = run();
+    assert_eq!(cold, warm);
+    let rows: Vec<Value> = cold
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["label"], "3.11");
+    assert_eq!(rows[0]["trace_power_avg_w"], 2.0);
+    assert_eq!(rows[0]["samples"], 4);
+    assert_eq!(rows[0]["trace_energy_j"], 8.0 / 10_000.0);
+    assert_eq!(rows[1]["samples"], 10);
+    // Changing a trace invalidates its entry.
+    write_xz_trace(&dir.join("2024-02-21 14:16:00.csv.xz"), &[4.0; 3]);
+    let changed: Vec<Value> = run()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(changed[1]["samples"], 3);
+    assert_eq!(changed[1]["trace_power_avg_w"], 4.0);
+}
+
+#[test]
+fn traces_alone_make_a_group() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("pypy3.9");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_xz_trace(&dir.join("a.csv.xz"), &[1.0; 20_000]);
+    std::fs::write(dir.join("b.csv"), ",MAIN_POWER\n0,3\n1,3\n").unwrap();
+    let out = bin()
+        .args(["runs", "--no-cache", "--format", "csv"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with("pypy3.9,1,ok,1,2,2,1,2,20000,trace,"),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn truncated_xz_is_one_error_naming_the_file_or_a_failed_run_with_keep_going() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = study_group(t.path(), "39", &[1.5, 1.6, 1.7]);
+    write_xz_trace(&dir.join("1.csv.xz"), &[1.5; 1000]);
+    write_xz_trace(&dir.join("2.csv.xz"), &[1.6; 1000]);
+    let good = std::fs::read(dir.join("2.csv.xz")).unwrap();
+    std::fs::write(dir.join("3.csv.xz"), &good[..good.len() / 2]).unwrap();
+    bin()
+        .args(["report", "--no-cache"])
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("3.csv.xz"))
+        .stderr(predicate::str::contains("panicked").not());
+    let out = bin()
+        .args(["report", "--no-cache", "--keep-going", "--format", "json"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let r = json(&out.get_output().stdout);
+    assert_eq!(r["groups"][0]["runs_used"], 2);
+    assert_eq!(r["groups"][0]["runs_failed"], 1);
+    assert!(r["failed_runs"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("3.csv.xz"));
+}
+
+#[test]
+fn csv_trace_without_main_power_or_with_text_names_file_and_line() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("g");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.csv"), ",MAIN_CURRENT,MAIN_VOLTAGE\n0,1,2\n").unwrap();
+    bin()
+        .args(["runs", "--no-cache"])
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("a.csv:1: no MAIN_POWER column"));
+    std::fs::write(dir.join("a.csv"), ",MAIN_POWER\n0,1.5\n1,oops\n").unwrap();
+    bin()
+        .args(["runs", "--no-cache"])
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "a.csv:3: MAIN_POWER cell \"oops\"",
+        ));
+}
+
+#[test]
+fn log_block_without_main_power_names_the_line() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = study_group(t.path(), "313", &[1.5, 1.6]);
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    let broken = log.replacen("MAIN_POWER: 1.1333, 1.7003, 1.5\n", "", 1);
+    std::fs::write(dir.join("log.txt"), broken).unwrap();
+    bin()
+        .args(["report", "--no-cache"])
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "log.txt:5: block of line 5 has no MAIN_POWER line",
+        ));
+    bin()
+        .args(["runs", "--no-cache", "--keep-going"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"status\":\"failed\""));
+}
+
+#[test]
+fn mismatched_trace_and_log_counts_is_an_error() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = study_group(t.path(), "38", &[1.5, 1.6]);
+    write_xz_trace(&dir.join("only.csv.xz"), &[1.5; 10]);
+    bin()
+        .args(["runs", "--no-cache"])
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "2 runs in the log but 1 trace files",
+        ));
+}
+
+fn record(label: &str, run: u32, power: f64, duration: f64, status: &str, meter: &str) -> String {
+    serde_json::json!({
+        "schema": "run/1", "label": label, "run": run, "started_at": "2026-01-01T00:00:00Z",
+        "duration_s": duration, "recording_s": duration + 2.0, "sample_rate_hz": 10000.0,
+        "samples": 100, "power_min_w": power, "power_max_w": power, "power_avg_w": power,
+        "current_avg_a": power / 5.0, "voltage_avg_v": 5.0, "energy_j": power * duration,
+        "trace_energy_j": power * duration, "meter": meter, "status": status,
+    })
+    .to_string()
+}
+
+#[test]
+fn run_records_modelled_failed_and_warmup_runs() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("demo-3.12");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lines = vec![record("3.12", 0, 9.0, 100.0, "ok", "otii-sim")];
+    for i in 1..=4 {
+        lines.push(record(
+            "3.12",
+            i,
+            1.0 + f64::from(i) * 0.01,
+            100.0,
+            "ok",
+            "otii-sim",
+        ));
+    }
+    lines.push(record("3.12", 5, 1.0, 100.0, "failed", "otii-sim"));
+    std::fs::write(dir.join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
+    let out = bin()
+        .args(["report", "--format", "json", "--no-cache"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("MODELLED"));
+    let r = json(&out.get_output().stdout);
+    assert_eq!(r["modelled"], true);
+    assert!(r["note"].as_str().unwrap().contains("not measured"));
+    assert_eq!(r["groups"][0]["runs_used"], 4);
+    assert_eq!(r["groups"][0]["runs_warmup"], 1);
+    assert_eq!(r["groups"][0]["runs_failed"], 1);
+    assert_eq!(r["failed_runs"][0]["run"], 5);
+    // One group: the across-group tests are not computable, said so, never NaN.
+    assert_eq!(r["tests"]["anova"]["pvalue"], Value::Null);
+    assert!(r["tests"]["anova"]["not_computable"]
+        .as_str()
+        .unwrap()
+        .contains("at least 2 groups"));
+    bin()
+        .args(["report", "--no-cache"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("MODELLED DATA"))
+        .stdout(predicate::str::contains("NaN").not());
+}
+
+#[test]
+fn csv_run_table_on_stdin_with_group_selection() {
+    let table = "label,power_w,duration_s\n3.9,1.5,100\n3.9,1.6,101\n3.9,1.55,99\n\
+                 3.11,1.4,90\n3.11,1.45,91\n3.11,1.42,92\n3.8,2,1\n";
+    let out = bin()
+        .args(["report", "-", "--format", "json", "--groups", "3.11,3.9"])
+        .write_stdin(table)
+        .assert()
+        .success();
+    let r = json(&out.get_output().stdout);
+    assert_eq!(r["groups"].as_array().unwrap().len(), 2);
+    assert_eq!(r["groups"][0]["label"], "3.11");
+    assert_eq!(
+        r["groups"][1]["energy_j"]["max"].as_f64(),
+        Some(1.6 * 101.0)
+    );
+    bin()
+        .args(["report", "-", "--groups", "3.7"])
+        .write_stdin(table)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no group \"3.7\""));
+}
+
+#[test]
+fn edge_cases_are_not_computable_entries_not_panics() {
+    // Constant energies, a single run, two runs.
+    let table = "label,power_w,duration_s\na,1,100\na,1,100\na,1,100\nb,2,50\nc,1,1\nc,1,2\n";
+    let out = bin()
+        .args(["report", "-", "--format", "json"])
+        .write_stdin(table)
+        .assert()
+        .success();
+    let r = json(&out.get_output().stdout);
+    assert!(r["tests"]["shapiro"]["b"]["not_computable"].is_string());
+    assert!(r["tests"]["shapiro"]["a"]["warning"]
+        .as_str()
+        .unwrap()
+        .contains("range zero"));
+    assert!(r["tests"]["anderson"]["a"]["not_computable"].is_string());
+    assert_eq!(r["groups"][1]["energy_j"]["std"], Value::Null);
+    bin()
+        .args(["report", "-"])
+        .write_stdin(table)
+        .assert()
+        .success();
+    bin()
+        .args(["report", "-", "--format", "latex"])
+        .write_stdin(table)
+        .assert()
+        .success();
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    bin().args(["report"]).assert().code(2);
+    bin()
+        .args(["report", "x", "--variable", "nonsense"])
+        .assert()
+        .code(2);
+    bin()
+        .args(["report", "/nonexistent/dir/runs.csv"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn plots_are_written_as_svg_and_png() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = study_group(t.path(), "312", &[1.5, 1.6, 1.55]);
+    for (i, p) in [1.5, 1.6, 1.55].iter().enumerate() {
+        let samples: Vec<f64> = (0..25_000)
+            .map(|k| p + 0.1 * ((k / 2000) % 2) as f64)
+            .collect();
+        write_xz_trace(&dir.join(format!("{i}.csv.xz")), &samples);
+    }
+    let out_dir = t.path().join("fig");
+    bin()
+        .args(["plot", "--no-cache", "--out"])
+        .arg(&out_dir)
+        .arg(&dir)
+        .assert()
+        .success();
+    for name in [
+        "box_energy.svg",
+        "box_power.svg",
+        "box_duration.svg",
+        "run_order.svg",
+        "hist_3.12.svg",
+        "trace_3.12_run1.svg",
+        "mean_trace_3.12.svg",
+        "mean_traces.svg",
+    ] {
+        let text = std::fs::read_to_string(out_dir.join(name)).unwrap();
+        assert!(text.starts_with("<svg"), "{name}");
+    }
+    let svg = std::fs::read_to_string(out_dir.join("box_power.svg")).unwrap();
+    assert!(svg.contains("mean power (W)"));
+    let png_dir = t.path().join("png");
+    bin()
+        .args(["plot", "--no-cache", "--format", "png", "--out"])
+        .arg(&png_dir)
+        .arg(&dir)
+        .assert()
+        .success();
+    let png = std::fs::read(png_dir.join("box_energy.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn log_parser_never_panics(text in "(Scenario took [0-9:.]{0,12}\n|MAIN_POWER: [0-9., a-z-]{0,20}\n|MAIN_CURRENT: [0-9., ]{0,12}\n|[ -~]{0,20}\n){0,12}") {
+        let blocks = energy_stats::logtxt::parse_log(&text);
+        for b in blocks {
+            if let Ok(r) = b.result {
+                prop_assert!(r.power_avg_w.is_finite() && r.duration_s.is_finite());
+            }
+        }
+    }
+
+    #[test]
+    fn trace_parser_never_panics(body in "([0-9]{0,3},[-0-9.eE]{0,8}(,[0-9.]{0,4})?\r?\n){0,20}", header in prop::sample::select(vec![",MAIN_POWER\n", ",MAIN_CURRENT,MAIN_POWER\n", "x\n", ""])) {
+        let text = format!("{header}{body}");
+        if let Ok(s) = energy_stats::trace::parse_trace(text.as_bytes(), Path::new("p.csv")) {
+            prop_assert!(s.samples > 0 && s.sum_w.is_finite());
+        }
+    }
+
+    #[test]
+    fn table_reader_never_panics(text in "(label,power_w,duration_s\n)?([a-z0-9.]{0,4},[-0-9.x]{0,5},[0-9.]{0,5}\n){0,10}") {
+        let _ = energy_stats::input::read_csv_table(&text, "t.csv", &energy_stats::input::ReadOptions::default());
+    }
+}
