@@ -25,6 +25,23 @@ pub fn push_repr(out: &mut String, x: f64, scratch: &mut String) {
     scratch.clear();
     // Shortest round-trip digits: "d.ddddde-N".
     let _ = write!(scratch, "{:e}", x.abs());
+    if scratch.find('e').unwrap_or(0) >= 18 {
+        // 17 significant digits: the shortest digits may be one of two equally near strings
+        // (an f32 widened to f64 often sits exactly half-way). Python then gives the correctly
+        // rounded one, ties to even, which is what `{:.16e}` computes; Rust's shortest mode
+        // would round the tie up.
+        scratch.clear();
+        let _ = write!(scratch, "{:.16e}", x.abs());
+        if let Some(e) = scratch.find('e') {
+            let mant_end = scratch[..e].trim_end_matches('0').len();
+            let mant_end = if scratch[..mant_end].ends_with('.') {
+                mant_end - 1
+            } else {
+                mant_end
+            };
+            scratch.replace_range(mant_end..e, "");
+        }
+    }
     let (mant, exp) = scratch.split_once('e').unwrap_or((scratch.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if x < 0.0 {
@@ -103,6 +120,10 @@ mod tests {
             (0.1, "0.1"),
             (100.0, "100.0"),
             (f64::from(0.3_f32), "0.30000001192092896"),
+            // Ties at 17 digits go to even, as in CPython (found comparing with pandas' CSV).
+            (0.230640411376953125, "0.23064041137695312"),
+            (1.1588211059570312, "1.1588211059570312"),
+            (0.23305130004882812, "0.23305130004882812"),
         ];
         for (x, want) in cases {
             assert_eq!(repr(*x), *want, "repr({x:e})");

@@ -369,7 +369,7 @@ fn refetch_by_id_reproduces_the_same_trace() {
 }
 
 #[test]
-fn python_reads_the_trace_and_agrees_on_mean_power() {
+fn python_reads_the_trace_writes_floats_alike_and_agrees_on_mean_power() {
     let venv = std::env::var("CPE_VENV").expect("run it through `make test` (needs CPE_VENV)");
     let h = preloaded(3.0, 10_000, vec![]);
     let dir = tempfile::tempdir().unwrap();
@@ -391,6 +391,9 @@ fn python_reads_the_trace_and_agrees_on_mean_power() {
         rows=list(csv.reader(io.TextIOWrapper(lzma.open(sys.argv[1]))))\n\
         assert rows[0]==['','MAIN_CURRENT','MAIN_VOLTAGE','MAIN_POWER'], rows[0]\n\
         p=[float(r[3]) for r in rows[1:]]\n\
+        bad=[c for r in rows[1:] for c in r[1:] if repr(float(c))!=c]\n\
+        assert not bad, ('not as Python writes floats', bad[:5])\n\
+        assert [r[0] for r in rows[1:]]==[str(i) for i in range(len(p))]\n\
         print(len(p), repr(math.fsum(p)/len(p)))";
     let py = Command::new(PathBuf::from(venv).join("bin/python"))
         .args(["-c", script])
