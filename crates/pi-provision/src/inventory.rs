@@ -144,6 +144,7 @@ pub struct Host {
     /// OS profile.
     pub os: OsProfile,
     /// How to become root.
+    #[serde(rename = "become")]
     pub become_: Become,
     /// Directory on the host under which everything is put (scripts, MiniTwit, venvs).
     pub base: String,
@@ -867,6 +868,14 @@ impl<'a> Parser<'a> {
                 false,
             );
             let base = self.string(&t, "base", false);
+            if let Some((n, nline)) = &name {
+                if let Some(first) = names.insert(n.clone(), *nline) {
+                    self.problem(
+                        *nline,
+                        format!("host \"{n}\" is listed twice (first on line {first})"),
+                    );
+                }
+            }
             if let Some((a, aline)) = &address {
                 if !valid_address(a) {
                     self.problem(
@@ -895,16 +904,13 @@ impl<'a> Parser<'a> {
                     format!("host name \"{name}\" must be letters, digits, - or _"),
                 );
             }
-            if let Some(first) = names.insert(name.clone(), nline) {
-                self.problem(
-                    nline,
-                    format!("host \"{name}\" is listed twice (first on line {first})"),
-                );
-            }
-            if !valid_address(&address) {
-                // Already reported above.
-            } else if let Some(first) = endpoints.insert((address.clone(), ssh_port), aline) {
-                self.problem(aline, format!("host {name}: address {address} port {ssh_port} is already used by the host on line {first}"));
+            if valid_address(&address) {
+                if let Some(first) = endpoints.insert((address.clone(), ssh_port), aline) {
+                    self.problem(
+                        aline,
+                        format!("host {name}: address {address} port {ssh_port} is already used by the host on line {first}"),
+                    );
+                }
             }
             if !user
                 .chars()

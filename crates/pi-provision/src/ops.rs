@@ -38,6 +38,16 @@ pub enum OpError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// An upload failed (a full disk shows up here, with the free space found).
+    #[error("writing {dest}: {source}{}", .free_kib.as_ref().map(|f| format!(" ({f} KiB free in its directory on the host)")).unwrap_or_default())]
+    Upload {
+        /// The remote file.
+        dest: String,
+        /// What failed.
+        source: Box<SshError>,
+        /// Free space in the file's directory, when `df` could tell.
+        free_kib: Option<String>,
+    },
     /// Anything else, with a message that says what to do.
     #[error("{0}")]
     Other(String),
@@ -312,7 +322,29 @@ fn upload_file(t: &mut dyn Transport, src: &Path, dest: &str) -> Result<(), OpEr
             }
         })
         .unwrap_or(0o644);
-    t.put(dest, &mut f, mode)?;
+    if let Err(source) = t.put(dest, &mut f, mode) {
+        if matches!(
+            source,
+            SshError::Connect { .. } | SshError::Handshake { .. }
+        ) {
+            return Err(source.into());
+        }
+        let dir = dest.rsplit_once('/').map_or(".", |(d, _)| d);
+        let free_kib = probe(t, &format!("df -Pk {}", sh_quote(dir)))
+            .ok()
+            .filter(|(status, _)| *status == 0)
+            .and_then(|(_, lines)| {
+                lines
+                    .get(1)
+                    .and_then(|l| l.split_whitespace().nth(3))
+                    .map(str::to_string)
+            });
+        return Err(OpError::Upload {
+            dest: dest.into(),
+            source: Box::new(source),
+            free_kib,
+        });
+    }
     Ok(())
 }
 
@@ -600,9 +632,21 @@ pub fn server_start(
             &host.name,
             &format!("==> waiting for http://{url_host}:{}/public", mt.port),
         );
+        let mut seeded = false;
         loop {
-            match http_status(&host.address, mt.port, "/public") {
+            let got = http_status(&host.address, mt.port, "/public");
+            match got {
                 Ok(200) => break,
+                // It answers, but a fresh database has no tables yet: load the schema and the
+                // seed once through MiniTwit's own experiment hook.
+                Ok(500) if !seeded => {
+                    log.line(
+                        &host.name,
+                        "empty database: loading the schema and seed via /cleardb",
+                    );
+                    seeded = true;
+                    let _ = http_status(&host.address, mt.port, "/cleardb");
+                }
                 Ok(_) | Err(_) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(250))
                 }

@@ -440,19 +440,18 @@ impl Transport for SshTransport {
                 source,
             });
         }
-        // SFTP rename refuses to overwrite on many servers; the OpenSSH extension does.
-        self.op(
-            &format!("renaming {tmp} to {remote}"),
-            sftp.rename(
-                Path::new(&tmp),
-                Path::new(remote),
-                Some(
-                    ssh2::RenameFlags::OVERWRITE
-                        | ssh2::RenameFlags::ATOMIC
-                        | ssh2::RenameFlags::NATIVE,
-                ),
-            ),
-        )?;
+        // SFTP v3 (OpenSSH) refuses to rename onto an existing file, whatever the flags say:
+        // remove the old file, then rename the complete new one into place.
+        if sftp
+            .rename(Path::new(&tmp), Path::new(remote), None)
+            .is_err()
+        {
+            let _ = sftp.unlink(Path::new(remote));
+            self.op(
+                &format!("renaming {tmp} to {remote}"),
+                sftp.rename(Path::new(&tmp), Path::new(remote), None),
+            )?;
+        }
         Ok(n)
     }
 

@@ -83,7 +83,10 @@ pub fn build(w: &Wheelhouse) -> Result<Vec<String>, WheelhouseError> {
     for python in &w.pythons {
         // PEP 517 builds in an isolated environment, so sdists (MarkupSafe on PyPy) build even
         // where the interpreter lacks the `wheel` package.
-        pip(python, &["wheel", "-q", "--use-pep517", "-r", &req, "-w", &out])?;
+        pip(
+            python,
+            &["wheel", "-q", "--use-pep517", "-r", &req, "-w", &out],
+        )?;
         if w.sdists {
             pip(
                 python,

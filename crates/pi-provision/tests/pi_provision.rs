@@ -1,0 +1,809 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! pi-provision against a real testbed built on this machine: network namespaces joined by
+//! veth pairs on a bridge (a small LAN like the study's, on 10.213.0.0/24, which exists only
+//! inside these namespaces), a real OpenSSH sshd in each host namespace (key auth only), and
+//! the tool running in a controller namespace. Each host's "disk" is a directory under a
+//! temporary dir (the hosts share this machine's file system; each has its own `base`).
+//! Everything is torn down by `Drop`, also when an assertion fails.
+//!
+//! Needs root, `ip`, `/usr/sbin/sshd`, `ssh-keygen`, and for deploy the environment `make
+//! test` sets (CPE_ROOT, CPE_VENV, CPE_WHEELHOUSE).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pi-provision");
+
+fn env_path(var: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => panic!(
+            "{var} is not set: run it through `make test` (needs CPE_ROOT, CPE_VENV and \
+             CPE_WHEELHOUSE; make builds the venv, the seed SQL and the wheelhouse first)"
+        ),
+    }
+}
+
+fn sh(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ip(args: &[&str]) {
+    sh(Command::new("ip").args(args));
+}
+
+/// One host of the testbed: a namespace with an sshd.
+struct Host {
+    name: String,
+    ns: String,
+    addr: String,
+    dir: PathBuf,
+    host_pub: String,
+    sshd: Option<Child>,
+}
+
+impl Host {
+    fn base(&self) -> PathBuf {
+        self.dir.join("base")
+    }
+}
+
+/// The whole testbed; dropping it stops every process in its namespaces (by PID) and
+/// deletes the namespaces.
+struct Testbed {
+    ctl: String,
+    hosts: Vec<Host>,
+    mounts: Vec<PathBuf>,
+    dir: tempfile::TempDir,
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+impl Testbed {
+    /// Hosts are (name, last octet). `tmpfs` names directories (relative to the temp dir) to
+    /// mount small tmpfs file systems on, before sshd starts, for the full-disk case.
+    fn new(hosts: &[(&str, u8)], tmpfs: &[&str]) -> Testbed {
+        let tag = format!(
+            "cpe{}x{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("pi-provision-test")
+            .tempdir()
+            .unwrap();
+        let ctl = format!("{tag}-ctl");
+        let mut tb = Testbed {
+            ctl: ctl.clone(),
+            hosts: Vec::new(),
+            mounts: Vec::new(),
+            dir,
+        };
+        ip(&["netns", "add", &ctl]);
+        ip(&["-n", &ctl, "link", "set", "lo", "up"]);
+        ip(&["-n", &ctl, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &ctl, "addr", "add", "10.213.0.1/24", "dev", "br0"]);
+        ip(&["-n", &ctl, "link", "set", "br0", "up"]);
+        for t in tmpfs {
+            let p = tb.dir.path().join(t);
+            fs::create_dir_all(&p).unwrap();
+            sh(Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=192k", "tmpfs"])
+                .arg(&p));
+            tb.mounts.push(p);
+        }
+        // Controller key pair.
+        sh(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "controller", "-f"])
+            .arg(tb.dir.path().join("id_ed25519")));
+        fs::create_dir_all("/run/sshd").unwrap();
+        for (i, (name, octet)) in hosts.iter().enumerate() {
+            let ns = format!("{tag}-{i}");
+            ip(&["netns", "add", &ns]);
+            let hdir = tb.dir.path().join(name);
+            fs::create_dir_all(hdir.join("base")).unwrap();
+            // Register before anything else can fail, so Drop cleans it up.
+            tb.hosts.push(Host {
+                name: (*name).to_string(),
+                ns: ns.clone(),
+                addr: format!("10.213.0.{octet}"),
+                dir: hdir.clone(),
+                host_pub: String::new(),
+                sshd: None,
+            });
+            let veth = format!("v{i}");
+            ip(&[
+                "link", "add", &veth, "netns", &ctl, "type", "veth", "peer", "name", "eth0",
+                "netns", &ns,
+            ]);
+            ip(&["-n", &ctl, "link", "set", &veth, "master", "br0", "up"]);
+            ip(&["-n", &ns, "link", "set", "lo", "up"]);
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("10.213.0.{octet}/24"),
+                "dev",
+                "eth0",
+            ]);
+            ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+            let key = hdir.join("ssh_host_ed25519_key");
+            sh(Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+                .arg(&key));
+            fs::copy(
+                tb.dir.path().join("id_ed25519.pub"),
+                hdir.join("authorized_keys"),
+            )
+            .unwrap();
+            let cfg = hdir.join("sshd_config");
+            fs::write(
+                &cfg,
+                format!(
+                    "ListenAddress 10.213.0.{octet}\nPort 22\nHostKey {}\nAuthorizedKeysFile {}\n\
+                     PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                     PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nPidFile none\n\
+                     Subsystem sftp internal-sftp\nLogLevel VERBOSE\n",
+                    key.display(),
+                    hdir.join("authorized_keys").display()
+                ),
+            )
+            .unwrap();
+            let log = fs::File::create(hdir.join("sshd.log")).unwrap();
+            let child = Command::new("ip")
+                .args(["netns", "exec", &ns, "/usr/sbin/sshd", "-D", "-e", "-f"])
+                .arg(&cfg)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            let host = tb.hosts.last_mut().unwrap();
+            host.sshd = Some(child);
+            host.host_pub = fs::read_to_string(key.with_extension("pub")).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !fs::read_to_string(hdir.join("sshd.log"))
+                .unwrap_or_default()
+                .contains("Server listening on")
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "sshd for {name} did not start: {}",
+                    fs::read_to_string(hdir.join("sshd.log")).unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        tb
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn host(&self, name: &str) -> &Host {
+        self.hosts.iter().find(|h| h.name == name).unwrap()
+    }
+
+    /// A known_hosts file with the given hosts' real keys.
+    fn known_hosts(&self, file: &str, names: &[&str]) -> PathBuf {
+        let mut text = String::new();
+        for n in names {
+            let h = self.host(n);
+            let mut parts = h.host_pub.split_whitespace();
+            text.push_str(&format!(
+                "{} {} {}\n",
+                h.addr,
+                parts.next().unwrap(),
+                parts.next().unwrap()
+            ));
+        }
+        let p = self.path(file);
+        fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Runs pi-provision in the controller namespace.
+    fn run(&self, inventory: &Path, args: &[&str]) -> (i32, String, String) {
+        let root = env_path("CPE_ROOT");
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ctl, BIN, "--inventory"])
+            .arg(inventory)
+            .args(args)
+            .env("PI_PROVISION_SHELL_DIR", root.join("shell"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let r = (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        eprintln!("--- pi-provision {args:?} → {}\n{}", r.0, r.2);
+        r
+    }
+
+    /// Runs a Python snippet in the controller namespace (an independent HTTP client).
+    fn python_in_ctl(&self, code: &str) -> Output {
+        let py = env_path("CPE_VENV").join("bin/python");
+        Command::new("ip")
+            .args(["netns", "exec", &self.ctl])
+            .arg(py)
+            .args(["-c", code])
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        // Every process in our namespaces is ours (sshd, what it started: gunicorn, agents).
+        for ns in self
+            .hosts
+            .iter()
+            .map(|h| h.ns.clone())
+            .chain([self.ctl.clone()])
+        {
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", &ns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-KILL", pid]).status();
+                }
+            }
+        }
+        for h in &mut self.hosts {
+            if let Some(mut c) = h.sshd.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        for h in &self.hosts {
+            let _ = Command::new("ip").args(["netns", "del", &h.ns]).status();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.ctl])
+            .status();
+        for m in &self.mounts {
+            let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
+    }
+}
+
+struct InvHost<'a> {
+    name: &'a str,
+    addr: String,
+    role: &'a str,
+    base: PathBuf,
+}
+
+fn inventory(
+    tb: &Testbed,
+    file: &str,
+    known_hosts: &Path,
+    identity: &Path,
+    interpreters: &[(&str, &str)],
+    hosts: &[InvHost<'_>],
+    agent: (&str, &[&str]),
+) -> PathBuf {
+    let root = env_path("CPE_ROOT");
+    let mut t = format!(
+        "[testbed]\nknown_hosts = \"{}\"\nidentity = \"{}\"\nconnect_timeout_s = 3\n\n\
+         [otii]\naddress = \"10.213.0.1\"\n\n\
+         [minitwit]\nport = 5000\nsource = \"{}\"\nseed_sql = \"{}\"\nwheelhouse = \"{}\"\n\n\
+         [clients]\nagent = \"{}\"\nagent_args = [{}]\n",
+        known_hosts.display(),
+        identity.display(),
+        root.join("minitwit").display(),
+        root.join("data/minitwit/seed.sql").display(),
+        std::env::var("CPE_WHEELHOUSE").unwrap_or_default(),
+        agent.0,
+        agent
+            .1
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (version, command) in interpreters {
+        t.push_str(&format!(
+            "\n[[interpreter]]\nversion = \"{version}\"\ninstall = \"system\"\ncommand = \"{command}\"\n"
+        ));
+    }
+    for h in hosts {
+        t.push_str(&format!(
+            "\n[[host]]\nname = \"{}\"\naddress = \"{}\"\nuser = \"root\"\nrole = \"{}\"\nos = \"debian\"\nbase = \"{}\"\n",
+            h.name,
+            h.addr,
+            h.role,
+            h.base.display()
+        ));
+    }
+    let p = tb.path(file);
+    fs::write(&p, t).unwrap();
+    p
+}
+
+fn http_get_in_ctl(tb: &Testbed, url: &str) -> (i32, String) {
+    let out = tb.python_in_ctl(&format!(
+        "import sys, urllib.request\n\
+         try:\n    r = urllib.request.urlopen({url:?}, timeout=10); sys.stdout.write(str(r.status) + '\\n' + r.read().decode())\n\
+         except Exception as e:\n    sys.stdout.write('0\\n' + repr(e))\n"
+    ));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (code, body) = text.split_once('\n').unwrap_or(("0", ""));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// The happy path on two hosts: check, provision twice (idempotent), deploy with the local
+/// interpreters, server start/status/stop answering real HTTP, clients start/stop.
+#[test]
+fn testbed_check_provision_deploy_serve_and_control_clients() {
+    let root = env_path("CPE_ROOT");
+    env_path("CPE_WHEELHOUSE");
+    assert!(
+        root.join("data/minitwit/seed.sql").is_file(),
+        "data/minitwit/seed.sql is missing: run it through `make test` (it makes the seed)"
+    );
+    let tb = Testbed::new(&[("server", 4), ("client1", 2)], &[]);
+    let kh = tb.known_hosts("known_hosts", &["server", "client1"]);
+    let mut interps: Vec<(&str, &str)> = vec![("3.11", "/usr/bin/python3.11")];
+    if Path::new("/usr/bin/pypy3").exists() {
+        interps.push(("pypy3.9", "/usr/bin/pypy3"));
+    }
+    let agent_py = env_path("CPE_VENV").join("bin/python");
+    let agent_py = agent_py.to_string_lossy().into_owned();
+    let inv = inventory(
+        &tb,
+        "testbed.toml",
+        &kh,
+        &tb.path("id_ed25519"),
+        &interps,
+        &[
+            InvHost {
+                name: "server",
+                addr: tb.host("server").addr.clone(),
+                role: "server",
+                base: tb.host("server").base(),
+            },
+            InvHost {
+                name: "client1",
+                addr: tb.host("client1").addr.clone(),
+                role: "client",
+                base: tb.host("client1").base(),
+            },
+        ],
+        // A real long-running program stands in for the load agent: a static HTTP server.
+        (
+            &agent_py,
+            &["-m", "http.server", "--bind", "10.213.0.2", "7000"],
+        ),
+    );
+
+    // check: both hosts, JSON lines on stdout, interpreters found.
+    let (code, out, err) = tb.run(&inv, &["check"]);
+    assert_eq!(code, 0, "{err}");
+    let reports: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 2, "{out}");
+    assert_eq!(reports[0]["host"], "server");
+    assert!(
+        reports[0]["os"].as_str().unwrap().starts_with("Linux"),
+        "{out}"
+    );
+    assert!(
+        reports[0]["interpreters"]["3.11"]
+            .as_str()
+            .unwrap()
+            .starts_with("Python 3.11"),
+        "{out}"
+    );
+    assert!(
+        err.contains("server | reachable, host key verified"),
+        "{err}"
+    );
+    assert!(err.contains("client1 | reachable"), "{err}");
+
+    // provision, twice: the second run changes nothing and succeeds.
+    let (code, _, err) = tb.run(&inv, &["provision"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("server | ==> root part (shell/debian/root.sh)"),
+        "{err}"
+    );
+    assert!(err.contains("==> interpreter 3.11 (system)"), "{err}");
+    assert!(err.contains("run created"), "{err}");
+    assert!(tb
+        .host("server")
+        .base()
+        .join("shell/debian/root.sh")
+        .is_file());
+    assert!(tb.host("client1").base().join("log").is_dir());
+    let (code, _, err) = tb.run(&inv, &["provision"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains(" created"),
+        "second provision changed something: {err}"
+    );
+    assert!(err.contains("run exists"), "{err}");
+    let (code, _, err) = tb.run(&inv, &["provision", "--role", "client"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("server |"),
+        "--role client touched the server: {err}"
+    );
+
+    // deploy: MiniTwit, seed, wheelhouse, one venv per interpreter, offline.
+    let (code, _, err) = tb.run(&inv, &["deploy"]);
+    assert_eq!(code, 0, "{err}");
+    let sbase = tb.host("server").base();
+    assert!(sbase.join("minitwit/wsgi.py").is_file());
+    assert_eq!(
+        fs::read(sbase.join("minitwit/seed.sql")).unwrap(),
+        fs::read(root.join("data/minitwit/seed.sql")).unwrap()
+    );
+    assert!(sbase.join("minitwit311/bin/gunicorn").is_file(), "{err}");
+    assert!(err.contains("flask 3.0.1 gunicorn 21.2.0"), "{err}");
+    // Deploying again keeps the venvs and uploads no wheel twice.
+    let (code, _, err) = tb.run(&inv, &["deploy"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("uploaded 0 new wheel(s)"), "{err}");
+    assert!(err.contains("exists (Python 3.11)"), "{err}");
+
+    // server start: gunicorn in the 3.11 venv, answering HTTP from the LAN.
+    let (code, out, err) = tb.run(&inv, &["server", "start", "--python", "3.11"]);
+    assert_eq!(code, 0, "{err}");
+    let st: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(st["running"], true);
+    assert_eq!(st["venv"], "minitwit311");
+    assert!(
+        st["interpreter"]
+            .as_str()
+            .unwrap()
+            .starts_with("CPython 3.11"),
+        "{out}"
+    );
+    let pid = st["pid"].as_u64().unwrap();
+    let (status, body) = http_get_in_ctl(&tb, "http://10.213.0.4:5000/cleardb");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Public Timeline"), "{body}");
+    assert!(
+        body.matches("<li><img").count() >= 30,
+        "the seed was not loaded: {body}"
+    );
+
+    // status, and a second interpreter refused while the first runs.
+    let (code, out, _) = tb.run(&inv, &["server", "status"]);
+    assert_eq!(code, 0);
+    let st: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(st["pid"].as_u64(), Some(pid));
+    assert!(st["uptime_s"].as_u64().is_some());
+    if interps.len() > 1 {
+        let (code, _, err) = tb.run(&inv, &["server", "start", "--python", "pypy3.9"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("already running another program"), "{err}");
+    }
+
+    // stop by PID: the port closes, status says not running.
+    let (code, _, err) = tb.run(&inv, &["server", "stop"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("stopping minitwit (pid {pid})")),
+        "{err}"
+    );
+    let (status, _) = http_get_in_ctl(&tb, "http://10.213.0.4:5000/public");
+    assert_eq!(status, 0, "MiniTwit still answers after stop");
+    let (code, out, _) = tb.run(&inv, &["server", "status"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"running\":false"), "{out}");
+    let (code, _, err) = tb.run(&inv, &["server", "stop"]);
+    assert_eq!(code, 0, "stopping twice must be harmless: {err}");
+
+    if interps.len() > 1 {
+        let (code, out, err) = tb.run(&inv, &["server", "start", "--python", "pypy3.9"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("\"interpreter\":\"PyPy 3.9"), "{out}");
+        let (status, body) = http_get_in_ctl(&tb, "http://10.213.0.4:5000/public");
+        assert_eq!(status, 200, "{body}");
+        let (code, _, err) = tb.run(&inv, &["server", "stop"]);
+        assert_eq!(code, 0, "{err}");
+    }
+
+    // clients: the agent starts on the client host only, answers, and stops by PID.
+    let (code, _, err) = tb.run(&inv, &["clients", "start"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("client1 | agent started (pid"), "{err}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = http_get_in_ctl(&tb, "http://10.213.0.2:7000/");
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the agent never answered");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, _, err) = tb.run(&inv, &["clients", "stop"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("client1 | agent stopped"), "{err}");
+    let (status, _) = http_get_in_ctl(&tb, "http://10.213.0.2:7000/");
+    assert_eq!(status, 0, "the agent still answers after stop");
+}
+
+/// Host keys, authentication, unreachable hosts, a script failing half-way and a full disk:
+/// each a clear error naming the host and the step, exit 1, other hosts still reported.
+#[test]
+fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
+    let tb = Testbed::new(&[("server", 4), ("client1", 2)], &["tiny"]);
+    let id = tb.path("id_ed25519");
+    let both = |tb: &Testbed,
+                file: &str,
+                kh: &Path,
+                identity: &Path,
+                interps: &[(&str, &str)],
+                server_base: PathBuf,
+                extra: Option<(&str, &str)>| {
+        let mut hosts = vec![
+            InvHost {
+                name: "server",
+                addr: tb.host("server").addr.clone(),
+                role: "server",
+                base: server_base,
+            },
+            InvHost {
+                name: "client1",
+                addr: tb.host("client1").addr.clone(),
+                role: "client",
+                base: tb.host("client1").base(),
+            },
+        ];
+        if let Some((name, addr)) = extra {
+            hosts.push(InvHost {
+                name,
+                addr: addr.into(),
+                role: "client",
+                base: tb.path("ghost"),
+            });
+        }
+        inventory(tb, file, kh, identity, interps, &hosts, ("/bin/true", &[]))
+    };
+    let py = [("3.11", "/usr/bin/python3.11")];
+
+    // Unknown key: refused with the fingerprint; the other host still checked.
+    let kh_client_only = tb.known_hosts("kh_client_only", &["client1"]);
+    let inv = both(
+        &tb,
+        "unknown.toml",
+        &kh_client_only,
+        &id,
+        &py,
+        tb.host("server").base(),
+        None,
+    );
+    let (code, out, err) = tb.run(&inv, &["check"]);
+    assert_eq!(code, 1, "{err}");
+    let fp = String::from_utf8_lossy(
+        &sh(Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(tb.host("server").dir.join("ssh_host_ed25519_key.pub")))
+        .stdout,
+    )
+    .split_whitespace()
+    .nth(1)
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("server: check: FAILED: host key of 10.213.0.4:22 is not in"),
+        "{err}"
+    );
+    assert!(err.contains(&fp), "fingerprint {fp} missing: {err}");
+    assert!(err.contains("client1: check: ok"), "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    // trust: a wrong fingerprint is refused, the right one recorded; then check passes.
+    let (code, _, err) = tb.run(
+        &inv,
+        &[
+            "trust",
+            "--host",
+            "server",
+            "--fingerprint",
+            "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("not trusting it"), "{err}");
+    let (code, _, err) = tb.run(&inv, &["trust", "--host", "server", "--fingerprint", &fp]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tb.run(&inv, &["check"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Changed key: refused loudly.
+    let other = tb.path("other_key");
+    sh(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other));
+    let other_pub = fs::read_to_string(other.with_extension("pub")).unwrap();
+    let mut parts = other_pub.split_whitespace();
+    let kh_changed = tb.path("kh_changed");
+    fs::write(
+        &kh_changed,
+        format!(
+            "10.213.0.4 {} {}\n{}",
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            fs::read_to_string(tb.known_hosts("kh_c1", &["client1"])).unwrap()
+        ),
+    )
+    .unwrap();
+    let inv = both(
+        &tb,
+        "changed.toml",
+        &kh_changed,
+        &id,
+        &py,
+        tb.host("server").base(),
+        None,
+    );
+    let (code, _, err) = tb.run(&inv, &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("HOST KEY OF 10.213.0.4:22 HAS CHANGED"),
+        "{err}"
+    );
+    assert!(err.contains("client1: check: ok"), "{err}");
+
+    // Authentication failure (a key the hosts do not know) and an unreachable host.
+    let kh = tb.known_hosts("known_hosts", &["server", "client1"]);
+    let inv = both(
+        &tb,
+        "badkey.toml",
+        &kh,
+        &other,
+        &py,
+        tb.host("server").base(),
+        Some(("ghost", "10.213.0.9")),
+    );
+    let (code, _, err) = tb.run(&inv, &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("server: check: FAILED: authentication as root@10.213.0.4:22 failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ghost: check: FAILED: cannot connect to 10.213.0.9:22"),
+        "{err}"
+    );
+
+    // A script failing half-way: the user part stops at the missing interpreter, with its
+    // exit status and last lines; the client (no interpreters needed) still provisions.
+    let missing = [("3.99", "/nonexistent/python3.99")];
+    let inv = both(
+        &tb,
+        "missing.toml",
+        &kh,
+        &id,
+        &missing,
+        tb.host("server").base(),
+        None,
+    );
+    let (code, _, err) = tb.run(&inv, &["provision"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("server: provision: FAILED: step `user part (shell/debian/user.sh)` failed with exit status 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("interpreter 3.99 (/nonexistent/python3.99) is missing"),
+        "{err}"
+    );
+    assert!(err.contains("client1: provision: ok"), "{err}");
+
+    // A full disk on upload: the server's base is a 192 KiB tmpfs, the wheelhouse is larger.
+    env_path("CPE_WHEELHOUSE");
+    let inv = both(&tb, "tiny.toml", &kh, &id, &py, tb.path("tiny/base"), None);
+    let (code, _, err) = tb.run(&inv, &["deploy"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("server: deploy: FAILED: writing"), "{err}");
+    assert!(err.contains("KiB free"), "{err}");
+    // No half-written file is left looking complete.
+    let left: Vec<_> = fs::read_dir(tb.path("tiny/base/wheelhouse"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.iter().all(|n| !n.ends_with(".partial")), "{left:?}");
+}
+
+/// Inventory problems are usage errors (exit 2), all listed with their lines; `get` answers.
+#[test]
+fn inventory_validation_and_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    fs::write(
+        &bad,
+        "[otii]\naddress = \"10.0.0.1\"\ncolour = 1\n\n[[interpreter]]\nversion = \"3.12\"\ninstall = \"pkg\"\n\
+         package = \"python312\"\ncommand = \"python3.12\"\n\n[[host]]\nname = \"server\"\naddress = \"10.0.0.4\"\n\
+         user = \"freebsd\"\nrole = \"server\"\nos = \"freebsd\"\n\n[[host]]\nname = \"server\"\naddress = \"10.0.0.300\"\n\
+         user = \"freebsd\"\nrole = \"client\"\nos = \"plan9\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--inventory"])
+        .arg(&bad)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 3: unknown key `colour` in [otii]"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 19: host \"server\" is listed twice (first on line 12)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 20: host address \"10.0.0.300\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 23: `os` in [[host]] is \"plan9\""),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let example = root.join("data/testbed.example.toml");
+    let get = |key: &str| {
+        let out = Command::new(BIN)
+            .arg("-i")
+            .arg(&example)
+            .args(["inventory", "get", key])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(get("server.address"), "10.0.0.4");
+    assert_eq!(get("client_hosts.address"), "10.0.0.2 10.0.0.3 10.0.0.5");
+    assert_eq!(
+        get("interpreters.venv"),
+        "minitwit38 minitwit39 minitwit310 minitwit311 minitwit312 minitwit313"
+    );
+    assert_eq!(get("minitwit.port"), "5000");
+    let out = Command::new(BIN)
+        .arg("-i")
+        .arg(&example)
+        .args(["inventory", "get", "server.nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let json = Command::new(BIN)
+        .arg("-i")
+        .arg(&example)
+        .args(["inventory", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["hosts"].as_array().unwrap().len(), 4);
+    assert_eq!(v["hosts"][0]["become"], "su");
+}
