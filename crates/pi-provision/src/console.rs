@@ -285,6 +285,18 @@ impl<'a, P: Read + Write> Console<'a, P> {
             if self.buf.contains("Login incorrect") || self.buf.contains("Permission denied") {
                 return Ok(Seen::Refused(self.tail()));
             }
+            // Prompts count only once the console has been quiet for a moment: the wake-up
+            // carriage return makes getty print its prompt a second time.
+            if idle_since.elapsed() < Duration::from_millis(300) {
+                if Instant::now() > deadline {
+                    return Err(ConsoleError::Timeout {
+                        waiting_for: waiting_for.into(),
+                        after: self.timeout,
+                        last: self.tail(),
+                    });
+                }
+                continue;
+            }
             let line = self.last_line().to_string();
             let lower = line.to_ascii_lowercase();
             if lower.ends_with("login: ") {
@@ -300,7 +312,7 @@ impl<'a, P: Read + Write> Console<'a, P> {
             // not understand (password expiry, a boot menu, a pager).
             let looks_like_prompt =
                 line.ends_with(": ") || line.ends_with("? ") || lower.contains("new password");
-            if looks_like_prompt && idle_since.elapsed() > Duration::from_millis(700) {
+            if looks_like_prompt {
                 return Ok(Seen::Other(line));
             }
             if Instant::now() > deadline {
