@@ -190,7 +190,7 @@ pub struct Minitwit {
 pub struct Clients {
     /// The agent program on the client hosts (absolute, `~/`, or relative to the host's base).
     pub agent: String,
-    /// Its arguments.
+    /// Its arguments; `{server}`, `{port}`, `{base}` and `{host}` are filled in per client.
     pub agent_args: Vec<String>,
 }
 

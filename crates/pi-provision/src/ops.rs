@@ -777,7 +777,7 @@ pub fn clients(env: &Env, start: bool, log: &Log) -> HostResults<()> {
                 "--".into(),
                 agent,
             ];
-            args.extend(c.agent_args.iter().cloned());
+            args.extend(c.agent_args.iter().map(|a| expand_agent_arg(env, host, a)));
             step(
                 &mut t,
                 log,
@@ -798,6 +798,16 @@ pub fn clients(env: &Env, start: bool, log: &Log) -> HostResults<()> {
         }
         Ok(())
     })
+}
+
+/// Fills `{server}` (the server's address), `{port}` (MiniTwit's port), `{base}` and `{host}`
+/// (this client's base directory and name) into an agent argument.
+fn expand_agent_arg(env: &Env, host: &Host, arg: &str) -> String {
+    let server = env.inventory.server().map_or("", |s| s.address.as_str());
+    arg.replace("{server}", server)
+        .replace("{port}", &env.inventory.minitwit.port.to_string())
+        .replace("{base}", &host.base)
+        .replace("{host}", &host.name)
 }
 
 fn home_of(t: &mut dyn Transport) -> Result<String, OpError> {

@@ -361,8 +361,13 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     if Path::new("/usr/bin/pypy3").exists() {
         interps.push(("pypy3.9", "/usr/bin/pypy3"));
     }
-    let agent_py = env_path("CPE_VENV").join("bin/python");
-    let agent_py = agent_py.to_string_lossy().into_owned();
+    let load = env_path("CPE_BIN_DIR").join("minitwit-load");
+    assert!(
+        load.is_file(),
+        "{} is missing: run it through `make test` (it builds every tool)",
+        load.display()
+    );
+    let load = load.to_string_lossy().into_owned();
     let inv = inventory(
         &tb,
         "testbed.toml",
@@ -383,10 +388,22 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
                 base: tb.host("client1").base(),
             },
         ],
-        // A real long-running program stands in for the load agent: a static HTTP server.
+        // The real load agent, with a short scenario (no follow/timeline cycles).
         (
-            &agent_py,
-            &["-m", "http.server", "--bind", "10.213.0.2", "7000"],
+            &load,
+            &[
+                "agent",
+                "--listen",
+                "0.0.0.0:5001",
+                "--server",
+                "http://{server}:{port}",
+                "--user",
+                "{host}",
+                "--cycles",
+                "0",
+                "--log",
+                "{base}/log/requests.jsonl",
+            ],
         ),
     );
 
@@ -496,6 +513,25 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         assert!(err.contains("already running another program"), "{err}");
     }
 
+    // clients: the agent starts on the client host only, answers, and stops by PID.
+    let (code, _, err) = tb.run(&inv, &["clients", "start"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("client1 | agent started (pid"), "{err}");
+    // One trigger: the agent on client1 runs the scenario against MiniTwit on the server,
+    // across the testbed's LAN.
+    let (status, body) =
+        http_get_in_ctl(&tb, "http://10.213.0.2:5001/trigger?run_id=provision-test");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("provision-test"), "{body}");
+    let requests =
+        fs::read_to_string(tb.host("client1").base().join("log/requests.jsonl")).unwrap();
+    assert!(requests.lines().count() > 10, "{requests}");
+    let (code, _, err) = tb.run(&inv, &["clients", "stop"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("client1 | agent stopped"), "{err}");
+    let (status, _) = http_get_in_ctl(&tb, "http://10.213.0.2:5001/trigger");
+    assert_eq!(status, 0, "the agent still answers after stop");
+
     // stop by PID: the port closes, status says not running.
     let (code, _, err) = tb.run(&inv, &["server", "stop"]);
     assert_eq!(code, 0, "{err}");
@@ -520,25 +556,6 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         let (code, _, err) = tb.run(&inv, &["server", "stop"]);
         assert_eq!(code, 0, "{err}");
     }
-
-    // clients: the agent starts on the client host only, answers, and stops by PID.
-    let (code, _, err) = tb.run(&inv, &["clients", "start"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("client1 | agent started (pid"), "{err}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, _) = http_get_in_ctl(&tb, "http://10.213.0.2:7000/");
-        if status == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the agent never answered");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let (code, _, err) = tb.run(&inv, &["clients", "stop"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("client1 | agent stopped"), "{err}");
-    let (status, _) = http_get_in_ctl(&tb, "http://10.213.0.2:7000/");
-    assert_eq!(status, 0, "the agent still answers after stop");
 }
 
 /// Host keys, authentication, unreachable hosts, a script failing half-way and a full disk:
