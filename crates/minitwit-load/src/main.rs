@@ -99,8 +99,8 @@ struct ScenarioArgs {
     /// MiniTwit's base URL, e.g. http://127.0.0.1:5000.
     #[arg(long, value_name = "URL")]
     server: String,
-    /// The MiniTwit user to register and run as (default: this machine's host name). With
-    /// --users N > 1 the users are NAME-1 … NAME-N.
+    /// The MiniTwit user to register and run as (default: this machine's host name). It must
+    /// not exist yet: reset the database (`reset`) before each run.
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
     /// Which "private timeline" requests to send.
@@ -121,7 +121,8 @@ struct ScenarioArgs {
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Concurrent virtual users, each running the whole scenario (the study: 3 clients).
+    /// Concurrent virtual users, each running the whole scenario (the study: 3 clients);
+    /// with N > 1 they are named NAME-1 … NAME-N.
     #[arg(long, value_name = "N", default_value_t = 1)]
     users: u32,
     /// The run_id written into every record (default: <host>-<unix time>).
@@ -407,7 +408,7 @@ fn exit_for(ok: bool, stop: &AtomicBool) -> ExitCode {
 
 /// Where `run` writes its records.
 enum Sink {
-    Stdout(JsonLinesWriter<io::StdoutLock<'static>>),
+    Stdout(JsonLinesWriter<io::Stdout>),
     Atomic(JsonLinesWriter<AtomicFile>),
     /// A device or pipe (e.g. /dev/null), written in place: renaming over it would be wrong.
     Plain(JsonLinesWriter<BufWriter<File>>),
@@ -419,7 +420,7 @@ fn is_special(path: &Path) -> bool {
 
 fn run(load: &LoadConfig, records: Option<&Path>, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     let mut sink = match records {
-        None => Sink::Stdout(JsonLinesWriter::new(io::stdout().lock())),
+        None => Sink::Stdout(JsonLinesWriter::new(io::stdout())),
         Some(p) if is_special(p) => Sink::Plain(JsonLinesWriter::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot open {}", p.display()))?,
         ))),

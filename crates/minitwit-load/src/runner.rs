@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use records::{LoadSummary, RequestRecord, REQUEST_SCHEMA};
@@ -117,8 +117,44 @@ pub struct RunSummary {
     pub users: Vec<UserResult>,
 }
 
-enum Event {
-    Record(Box<RequestRecord>),
+/// What the user threads share: each records its requests itself under the lock (no channel
+/// and no writer thread to wake per request, which would cost the client CPU).
+struct Shared<S, P> {
+    sink: S,
+    progress: P,
+    counts: Counts,
+    total: u64,
+    sink_error: Option<io::Error>,
+}
+
+impl<S: FnMut(&RequestRecord) -> io::Result<()>, P: FnMut(u64, u64)> Shared<S, P> {
+    fn record(&mut self, rec: &RequestRecord, stop: &AtomicBool) {
+        self.counts.add(rec);
+        (self.progress)(self.counts.requests, self.total);
+        if self.sink_error.is_none() {
+            if let Err(e) = (self.sink)(rec) {
+                self.sink_error = Some(e);
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// Something a user thread hands its records to.
+trait Recorder: Sync {
+    fn record(&self, rec: &RequestRecord, stop: &AtomicBool);
+}
+
+impl<S, P> Recorder for Mutex<Shared<S, P>>
+where
+    S: FnMut(&RequestRecord) -> io::Result<()> + Send,
+    P: FnMut(u64, u64) + Send,
+{
+    fn record(&self, rec: &RequestRecord, stop: &AtomicBool) {
+        self.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(rec, stop);
+    }
 }
 
 /// Runs the scenario for every user at once, hands each request record to `sink` in the
@@ -127,8 +163,8 @@ enum Event {
 pub fn run_scenario(
     cfg: &LoadConfig,
     stop: &AtomicBool,
-    mut sink: impl FnMut(&RequestRecord) -> io::Result<()>,
-    mut progress: impl FnMut(u64, u64),
+    sink: impl FnMut(&RequestRecord) -> io::Result<()> + Send,
+    progress: impl FnMut(u64, u64) + Send,
 ) -> Result<RunSummary, LoadError> {
     let client = Client::new(&cfg.server, cfg.timeouts).map_err(|source| LoadError::Server {
         server: cfg.server.to_string(),
@@ -144,9 +180,13 @@ pub fn run_scenario(
         .iter()
         .map(|p| scenario::request_count(p) as u64)
         .sum();
-    let (tx, rx) = mpsc::channel::<Event>();
-    let mut counts = Counts::default();
-    let mut sink_error = None;
+    let shared = Mutex::new(Shared {
+        sink,
+        progress,
+        counts: Counts::default(),
+        total,
+        sink_error: None,
+    });
     let t0 = Instant::now();
     let users = std::thread::scope(|scope| {
         let handles: Vec<_> = cfg
@@ -154,22 +194,10 @@ pub fn run_scenario(
             .iter()
             .zip(&plans)
             .map(|(user, plan)| {
-                let tx = tx.clone();
-                let client = &client;
-                scope.spawn(move || run_user(client, cfg, user, plan, t0, stop, &tx))
+                let (client, shared) = (&client, &shared);
+                scope.spawn(move || run_user(client, cfg, user, plan, t0, stop, shared))
             })
             .collect();
-        drop(tx);
-        for Event::Record(rec) in rx {
-            counts.add(&rec);
-            progress(counts.requests, total);
-            if sink_error.is_none() {
-                if let Err(e) = sink(&rec) {
-                    sink_error = Some(e);
-                    stop.store(true, Ordering::SeqCst);
-                }
-            }
-        }
         handles
             .into_iter()
             .zip(&cfg.users)
@@ -185,6 +213,11 @@ pub fn run_scenario(
             .collect::<Vec<_>>()
     });
     let duration_s = t0.elapsed().as_secs_f64();
+    let Shared {
+        mut counts,
+        sink_error,
+        ..
+    } = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
     if let Some(e) = sink_error {
         return Err(LoadError::Sink(e));
     }
@@ -253,7 +286,7 @@ impl Counts {
     }
 }
 
-/// Runs one user's plan; every request goes to `tx` as a record.
+/// Runs one user's plan; every request goes to `recorder` as a record.
 fn run_user(
     client: &Client,
     cfg: &LoadConfig,
@@ -261,7 +294,7 @@ fn run_user(
     plan: &[Call],
     t0: Instant,
     stop: &AtomicBool,
-    tx: &mpsc::Sender<Event>,
+    recorder: &dyn Recorder,
 ) -> UserResult {
     let mut result = UserResult {
         user: user.to_owned(),
@@ -330,8 +363,7 @@ fn run_user(
             };
             rec.error.clone_from(&failure);
             let path = rec.path.clone();
-            // The receiver lives until every user thread has ended.
-            let _ = tx.send(Event::Record(Box::new(rec)));
+            recorder.record(&rec, stop);
             if let Some(why) = failure {
                 result.errors += 1;
                 result.error = Some(format!(
