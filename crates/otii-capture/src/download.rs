@@ -43,6 +43,9 @@ pub enum DownloadError {
         #[source]
         source: std::io::Error,
     },
+    /// The user interrupted the download.
+    #[error("interrupted at sample {0} (no trace written)")]
+    Interrupted(u64),
     /// The recording has no data on a channel.
     #[error("channel {0} of the recording has no samples (was it enabled before the recording started?)")]
     Empty(String),
@@ -163,6 +166,9 @@ pub fn download<S: Read + Write>(
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); channels.len()];
     let mut index = 0;
     while index < total {
+        if crate::interrupted() {
+            return Err(DownloadError::Interrupted(index));
+        }
         let n = chunk.min(total - index);
         let t = Instant::now();
         for (c, ch) in channels.iter().enumerate() {

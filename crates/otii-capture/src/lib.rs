@@ -26,6 +26,20 @@ pub use download::{download, Download, DownloadError, DEFAULT_CHUNK};
 pub use record::{fetch_existing, record, CaptureError, Fetch, RecordPlan, RunLabel, Which};
 pub use trace::{TraceWriter, XzSettings};
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks a running capture to stop at the next safe point (from a Ctrl-C handler): the
+/// recording is stopped, no download is started, a download under way is abandoned (its
+/// temporary file removed), and the run record says `interrupted`.
+pub fn request_interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`request_interrupt`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Peak resident memory of this process so far, bytes (`VmHWM`), when the kernel says.
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

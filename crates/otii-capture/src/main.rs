@@ -29,7 +29,7 @@ use records::{is_broken_pipe, JsonLinesWriter, RunRecord};
 /// MAIN_VOLTAGE / MAIN_POWER lines (the meter's own statistics) go to stderr.
 ///
 /// Exit codes: 0 ok; 1 failure (connection, no device, or a run record with status failed);
-/// 2 usage.
+/// 2 usage; 130 interrupted (Ctrl-C: the recording is stopped, a failed run record printed).
 #[derive(Debug, Parser)]
 #[command(version, verbatim_doc_comment)]
 pub struct Cli {
@@ -389,6 +389,9 @@ fn run(cfg: Config) -> anyhow::Result<bool> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C also reaches the scenario command (same process group); we then stop the
+    // recording cleanly instead of dying with the Otii still recording.
+    let _ = ctrlc::set_handler(otii_capture::request_interrupt);
     let cfg = match Config::try_from(cli) {
         Ok(c) => c,
         Err(e) => {
@@ -396,7 +399,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cfg) {
+    let result = run(cfg);
+    if otii_capture::interrupted() {
+        if let Err(e) = &result {
+            eprintln!("otii-capture: {e:#}");
+        }
+        return ExitCode::from(130);
+    }
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,

@@ -3,13 +3,13 @@
 //! The study's traces were written by pandas, which prints a float64 with the shortest digits
 //! that read back to the same value (`0.22664585709571838`), in fixed notation when the
 //! decimal exponent is in `-4..16` (`0.0001`, `123.0`) and in scientific notation otherwise
-//! with a sign and at least two exponent digits (`1e-05`, `1.5e+16`). Rust's `{:e}` gives the
-//! same shortest digits; this module only lays them out the Python way.
-
-use std::fmt::Write;
+//! with a sign and at least two exponent digits (`1e-05`, `1.5e+16`). When two shortest
+//! strings are equally near (an f32 widened to f64 often sits exactly half-way at 17 digits)
+//! CPython takes the even one. `zmij` (Schubfach) computes the same digits, ties included,
+//! several times faster than `format!("{:e}")`; this module only lays them out the Python way.
 
 /// Appends `x` as Python's `repr(x)` to `out`.
-pub fn push_repr(out: &mut String, x: f64, scratch: &mut String) {
+pub fn push_repr(out: &mut String, x: f64, buf: &mut zmij::Buffer) {
     if x.is_nan() {
         out.push_str("nan");
         return;
@@ -22,70 +22,92 @@ pub fn push_repr(out: &mut String, x: f64, scratch: &mut String) {
         out.push_str(if x.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
-    scratch.clear();
-    // Shortest round-trip digits: "d.ddddde-N".
-    let _ = write!(scratch, "{:e}", x.abs());
-    if scratch.find('e').unwrap_or(0) >= 18 {
-        // 17 significant digits: the shortest digits may be one of two equally near strings
-        // (an f32 widened to f64 often sits exactly half-way). Python then gives the correctly
-        // rounded one, ties to even, which is what `{:.16e}` computes; Rust's shortest mode
-        // would round the tie up.
-        scratch.clear();
-        let _ = write!(scratch, "{:.16e}", x.abs());
-        if let Some(e) = scratch.find('e') {
-            let mant_end = scratch[..e].trim_end_matches('0').len();
-            let mant_end = if scratch[..mant_end].ends_with('.') {
-                mant_end - 1
-            } else {
-                mant_end
-            };
-            scratch.replace_range(mant_end..e, "");
-        }
-    }
-    let (mant, exp) = scratch.split_once('e').unwrap_or((scratch.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
     if x < 0.0 {
         out.push('-');
     }
-    let (lead, rest) = mant.split_once('.').unwrap_or((mant, ""));
-    if (-4..16).contains(&exp) {
-        if exp >= 0 {
-            let e = exp as usize;
-            let digits_after_lead = rest.len();
-            out.push_str(lead);
-            if digits_after_lead <= e {
-                out.push_str(rest);
-                for _ in digits_after_lead..e {
-                    out.push('0');
-                }
+    // Normalise whatever layout zmij chose ("0.00001", "1.5e+16", "123.0") to significant
+    // digits and the decimal exponent of the first one.
+    let text = buf.format_finite(x.abs());
+    let (mant, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    for &b in int_part.as_bytes().iter().chain(frac_part.as_bytes()) {
+        if n < digits.len() {
+            digits[n] = b;
+            n += 1;
+        }
+    }
+    let lead_zeros = digits[..n].iter().take_while(|&&b| b == b'0').count();
+    let mut end = n;
+    while end > lead_zeros + 1 && digits[end - 1] == b'0' {
+        end -= 1;
+    }
+    let sig = &digits[lead_zeros..end];
+    let exp10 = int_part.len() as i32 - lead_zeros as i32 - 1 + exp;
+    lay_out(out, sig, exp10);
+}
+
+/// Writes significant digits `sig` (no leading or trailing zeros) with decimal exponent
+/// `exp10` the way Python's `repr` does.
+fn lay_out(out: &mut String, sig: &[u8], exp10: i32) {
+    let push = |out: &mut String, d: &[u8]| out.push_str(std::str::from_utf8(d).unwrap_or("?"));
+    if (-4..16).contains(&exp10) {
+        if exp10 >= 0 {
+            let e = exp10 as usize + 1;
+            if sig.len() <= e {
+                push(out, sig);
+                out.extend(std::iter::repeat_n('0', e - sig.len()));
                 out.push_str(".0");
             } else {
-                out.push_str(&rest[..e]);
+                push(out, &sig[..e]);
                 out.push('.');
-                out.push_str(&rest[e..]);
+                push(out, &sig[e..]);
             }
         } else {
             out.push_str("0.");
-            for _ in 0..(-exp - 1) {
-                out.push('0');
-            }
-            out.push_str(lead);
-            out.push_str(rest);
+            out.extend(std::iter::repeat_n('0', (-exp10 - 1) as usize));
+            push(out, sig);
         }
     } else {
-        out.push_str(lead);
-        if !rest.is_empty() {
+        push(out, &sig[..1]);
+        if sig.len() > 1 {
             out.push('.');
-            out.push_str(rest);
+            push(out, &sig[1..]);
         }
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+        let sign = if exp10 < 0 { '-' } else { '+' };
+        let e = exp10.unsigned_abs();
+        out.push('e');
+        out.push(sign);
+        if e < 10 {
+            out.push('0');
+        }
+        push_u64(out, u64::from(e));
     }
+}
+
+/// Appends the decimal digits of `v` (the CSV's integer index, exponents).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
 /// `repr(x)` as a new string.
 pub fn repr(x: f64) -> String {
     let mut out = String::new();
-    push_repr(&mut out, x, &mut String::new());
+    push_repr(&mut out, x, &mut zmij::Buffer::new());
     out
 }
 

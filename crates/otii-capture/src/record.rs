@@ -17,6 +17,9 @@ use crate::download::{download, Download};
 use crate::pyfloat::repr;
 use crate::trace::XzSettings;
 
+/// The `reason` of a run stopped by Ctrl-C.
+pub const INTERRUPTED_REASON: &str = "interrupted (Ctrl-C): recording stopped, not downloaded; `otii-capture fetch` can still get it";
+
 /// What to download and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetch {
@@ -113,16 +116,13 @@ pub struct CommandOutcome {
 }
 
 /// Runs `argv`, passing its stdout to `stdout_file` (kept even when the command fails) or to
-/// `echo`, and watching it for a load summary line.
-pub fn run_command(
-    argv: &[String],
-    stdout_file: Option<&Path>,
-    echo: &mut dyn Write,
-) -> io::Result<CommandOutcome> {
+/// our stderr, and watching it for a load summary line. After [`crate::request_interrupt`]
+/// the command is killed.
+pub fn run_command(argv: &[String], stdout_file: Option<&Path>) -> io::Result<CommandOutcome> {
     let (prog, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command given"))?;
-    let mut keep = match stdout_file {
+    let keep = match stdout_file {
         Some(p) => Some(AtomicFile::create(p)?),
         None => None,
     };
@@ -133,10 +133,39 @@ pub fn run_command(
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot run {prog:?}: {e}")))?;
+    let out = child.stdout.take();
+    let reader = std::thread::spawn(move || pass_stdout(out, keep));
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if crate::interrupted() {
+            let _ = child.kill();
+            break child.wait()?;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let wall = start.elapsed();
+    let trigger = reader
+        .join()
+        .map_err(|_| io::Error::other("the thread reading the command's stdout panicked"))??;
+    Ok(CommandOutcome {
+        wall,
+        status,
+        trigger,
+    })
+}
+
+/// Copies the command's stdout line by line and returns the last summary line seen.
+fn pass_stdout(
+    out: Option<std::process::ChildStdout>,
+    mut keep: Option<AtomicFile>,
+) -> io::Result<Option<TriggerLine>> {
     let mut trigger = None;
-    if let Some(out) = child.stdout.take() {
+    if let Some(out) = out {
         let mut reader = BufReader::new(out);
         let mut line = String::new();
+        let mut echo = io::stderr();
         loop {
             line.clear();
             if reader.read_line(&mut line)? == 0 {
@@ -151,16 +180,10 @@ pub fn run_command(
             }
         }
     }
-    let status = child.wait()?;
-    let wall = start.elapsed();
     if let Some(f) = keep {
         f.commit()?;
     }
-    Ok(CommandOutcome {
-        wall,
-        status,
-        trigger,
-    })
+    Ok(trigger)
 }
 
 /// Picks the first Arc or Ace, as the study's controller did.
@@ -418,7 +441,7 @@ pub fn record<S: Read + Write>(
     let project = client.active_project()?.ok_or(CaptureError::NoProject)?;
     let now = OffsetDateTime::now_utc();
     client.start_recording(project)?;
-    let outcome = run_command(&plan.command, plan.stdout_file.as_deref(), log);
+    let outcome = run_command(&plan.command, plan.stdout_file.as_deref());
     let stopped = client.stop_recording(project);
     let mut failure = match &outcome {
         Err(e) => Some(format!("command failed to run: {e}")),
@@ -435,11 +458,18 @@ pub fn record<S: Read + Write>(
     let recording = client
         .last_recording(project)?
         .ok_or_else(|| CaptureError::NoRecording("(last)".into()))?;
-    let (dl, stats, fetch_failure) =
-        fetch_and_describe(client, &device.device_id, &recording, &plan.fetch, log);
-    if let Some(f) = fetch_failure {
-        failure.get_or_insert(f);
-    }
+    let (dl, stats) = if crate::interrupted() {
+        // The command's failure (it got the same Ctrl-C) is not the story.
+        failure = Some(INTERRUPTED_REASON.into());
+        (None, None)
+    } else {
+        let (dl, stats, fetch_failure) =
+            fetch_and_describe(client, &device.device_id, &recording, &plan.fetch, log);
+        if let Some(f) = fetch_failure {
+            failure.get_or_insert(f);
+        }
+        (dl, stats)
+    };
     let (duration_s, load) = match &outcome {
         Ok(o) => match &o.trigger {
             Some(t) => (t.duration_s.or(Some(o.wall.as_secs_f64())), t.load.clone()),
@@ -541,11 +571,9 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let mut echo = Vec::new();
-        let o = run_command(&argv, Some(&f), &mut echo).unwrap();
+        let o = run_command(&argv, Some(&f)).unwrap();
         assert!(o.status.success());
         assert_eq!(o.trigger.unwrap().duration_s, Some(0.5));
-        assert!(echo.is_empty());
         assert_eq!(std::fs::read_to_string(&f).unwrap().lines().count(), 2);
     }
 }

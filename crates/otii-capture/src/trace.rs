@@ -21,7 +21,7 @@ use records::AtomicFile;
 use xz2::stream::{Check, MtStreamBuilder};
 use xz2::write::XzEncoder;
 
-use crate::pyfloat::push_repr;
+use crate::pyfloat::{push_repr, push_u64};
 
 /// How traces are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub struct WriteTimings {
 pub struct TraceWriter {
     enc: XzEncoder<AtomicFile>,
     line: String,
-    scratch: String,
+    scratch: zmij::Buffer,
     rows: u64,
     columns: usize,
     csv_bytes: u64,
@@ -110,7 +110,7 @@ impl TraceWriter {
         let mut w = Self {
             enc: XzEncoder::new_stream(file, stream),
             line: String::with_capacity(1 << 20),
-            scratch: String::with_capacity(32),
+            scratch: zmij::Buffer::new(),
             rows: 0,
             columns: channels.len(),
             csv_bytes: 0,
@@ -154,9 +154,8 @@ impl TraceWriter {
             ));
         }
         let mut t = Instant::now();
-        let mut itoa = itoa_buf();
         for k in 0..n {
-            self.line.push_str(fmt_u64(&mut itoa, self.rows));
+            push_u64(&mut self.line, self.rows);
             for col in columns {
                 self.line.push(',');
                 push_repr(&mut self.line, col[k], &mut self.scratch);
@@ -193,23 +192,6 @@ impl TraceWriter {
 
 fn file_len(p: &Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
-
-fn itoa_buf() -> [u8; 20] {
-    [0u8; 20]
-}
-
-fn fmt_u64(buf: &mut [u8; 20], mut v: u64) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 #[cfg(test)]

@@ -415,3 +415,80 @@ fn python_reads_the_trace_writes_floats_alike_and_agrees_on_mean_power() {
         r.power_avg_w
     );
 }
+
+#[test]
+fn interrupt_stops_the_recording_and_exits_130() {
+    let h = sim(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_otii-capture"))
+        .args(["--otii", &h.addr().to_string(), "record", "--rate", "1000"])
+        .args(["--out", dir.path().to_str().unwrap(), "--", "sleep", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let t0 = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "the command was not stopped"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = parse_record(&out.stdout);
+    assert_eq!(r.status, Status::Failed);
+    assert!(r.reason.unwrap().starts_with("interrupted"));
+    // The simulator's recording was stopped: a new one can start.
+    let mut c = connect(&h.addr().to_string(), Duration::from_secs(5)).unwrap();
+    c.start_recording(1).unwrap();
+    c.stop_recording(1).unwrap();
+    assert!(files(dir.path()).is_empty());
+}
+
+#[test]
+fn floats_are_written_as_cpython_repr_writes_them() {
+    let venv = std::env::var("CPE_VENV").expect("run it through `make test` (needs CPE_VENV)");
+    // f32 values widened to f64 (what an Arc reports; many sit on 17-digit ties) and raw f64s.
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let mut text = String::new();
+    for i in 0..200_000 {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let x = if i % 2 == 0 {
+            f64::from(f32::from_bits((s >> 32) as u32))
+        } else {
+            f64::from_bits(s)
+        };
+        if x.is_finite() {
+            text.push_str(&otii_capture::pyfloat::repr(x));
+            text.push('\n');
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("floats.txt");
+    std::fs::write(&f, text).unwrap();
+    let script = "import sys\n\
+        bad=[l for l in open(sys.argv[1]).read().split() if repr(float(l))!=l]\n\
+        print(len(bad), bad[:5])";
+    let py = Command::new(PathBuf::from(venv).join("bin/python"))
+        .args(["-c", script])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&py.stdout);
+    assert!(
+        py.status.success() && out.starts_with("0 "),
+        "differs from CPython: {out}"
+    );
+}
