@@ -16,7 +16,7 @@ logdir="$CPE_BASE/log"
 
 # alive PID PROGRAM: is PID running and is it PROGRAM (not a recycled PID)?
 alive() {
-	args=$(ps -p "$1" -o args= 2>/dev/null) || return 1
+	args=$(ps -p "$1" -o command= 2>/dev/null) || return 1
 	case $args in
 		*"$2"*) return 0 ;;
 		*) return 1 ;;

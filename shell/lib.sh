@@ -18,6 +18,18 @@ step() { printf '==> %s\n' "$*"; }
 say() { printf '    %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# missing_packages CHECK PACKAGE...: prints (space-separated) the packages for which the
+# command `CHECK PACKAGE` fails, i.e. those still to install.
+missing_packages() {
+	check=$1
+	shift
+	missing=""
+	for p in "$@"; do
+		if "$check" "$p" >/dev/null 2>&1; then :; else missing="$missing $p"; fi
+	done
+	printf '%s' "$missing"
+}
+
 # Splits one CPE_INTERPRETERS entry into $i_version $i_install $i_package $i_command.
 parse_interpreter() {
 	i_version=${1%%:*}; rest=${1#*:}

@@ -20,14 +20,9 @@ if [ "$CPE_ROLE" = server ] && [ "$need_pyenv" = yes ]; then
 	# What pyenv's python-build needs to compile CPython with ssl, sqlite3, ctypes, lzma.
 	pkgs="$pkgs git build-essential libssl-dev zlib1g-dev libbz2-dev libreadline-dev libsqlite3-dev libffi-dev liblzma-dev"
 fi
-missing=""
-for p in $pkgs; do
-	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-		:
-	else
-		missing="$missing $p"
-	fi
-done
+deb_installed() { dpkg-query -W -f='${Status}' "$1" | grep -q 'install ok installed'; }
+# shellcheck disable=SC2086 # one word per package
+missing=$(missing_packages deb_installed $pkgs)
 if [ -n "$missing" ]; then
 	say "installing:$missing"
 	DEBIAN_FRONTEND=noninteractive apt-get update -q

@@ -30,10 +30,9 @@ if [ "$CPE_ROLE" = server ] && [ "$need_pyenv" = yes ]; then
 	# pyenv is a bash program; python-build needs GNU make and these libraries.
 	pkgs="$pkgs bash git gmake pkgconf libffi readline sqlite3"
 fi
-missing=""
-for p in $pkgs; do
-	if pkg info -e "$p"; then :; else missing="$missing $p"; fi
-done
+pkg_installed() { pkg info -e "$1"; }
+# shellcheck disable=SC2086 # one word per package
+missing=$(missing_packages pkg_installed $pkgs)
 if [ -n "$missing" ]; then
 	say "installing:$missing"
 	# shellcheck disable=SC2086 # one word per package

@@ -405,7 +405,7 @@ pub fn valid_address(s: &str) -> bool {
 fn safe_word(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._+-~:@=,".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "/._+-~@=".contains(c))
 }
 
 struct Parser<'a> {
