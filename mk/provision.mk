@@ -17,15 +17,16 @@ export CPE_WHEELHOUSE := $(PROVISION_WHEELHOUSE)
 shellcheck-provision: | $(STAMPS)/apt.stamp
 	shellcheck -x -s sh shell/*.sh shell/*/*.sh
 
-# Wheels of MiniTwit's pins for the local interpreters (the dev venv's CPython and, where the
-# PyPy venv exists, PyPy). This is the only step of the pi-provision tests that reaches the
-# package index; the tests themselves install offline from it.
+# Wheels of MiniTwit's pins for the local interpreters: the dev venv's CPython and PyPy (the
+# PyPy venv of mk/minitwit.mk; pypy3 is a dependency there, and the tests deploy a PyPy venv
+# when /usr/bin/pypy3 exists). This is the only step of the pi-provision tests that reaches
+# the package index; the tests themselves install offline from it.
+PROVISION_PYPY := $(if $(PYPY_VENV),$(PYPY_VENV)/bin/python)
 provision-wheelhouse: $(PROVISION_WHEELHOUSE)/.stamp
-$(PROVISION_WHEELHOUSE)/.stamp: minitwit/requirements.txt | build venv
+$(PROVISION_WHEELHOUSE)/.stamp: minitwit/requirements.txt | build venv $(if $(PYPY_VENV),$(PYPY_VENV)/.stamp)
 	@echo "provision: building the test wheelhouse in $(PROVISION_WHEELHOUSE)" >&2
 	@rm -rf $(PROVISION_WHEELHOUSE)
-	@$(BIN)/pi-provision wheelhouse --python $(PY) \
-	  $(if $(wildcard $(CURDIR)/.venv-pypy/bin/python),--python $(CURDIR)/.venv-pypy/bin/python) \
+	@$(BIN)/pi-provision wheelhouse --python $(PY) $(if $(PROVISION_PYPY),--python $(PROVISION_PYPY)) \
 	  --requirements minitwit/requirements.txt -o $(PROVISION_WHEELHOUSE) > /dev/null
 	@touch $@
 
