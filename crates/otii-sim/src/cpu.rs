@@ -183,7 +183,7 @@ mod tests {
             tl.len()
         );
         assert!(
-            tl.mean() > 0.3,
+            tl.mean() > 0.1,
             "a spinning thread gave mean load {}",
             tl.mean()
         );
