@@ -311,13 +311,14 @@ fn start_sim(
     rate: u32,
 ) -> Result<(OwnedChild, String)> {
     std::fs::create_dir_all(work_dir)?;
-    let port = experiment::free_port()?;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let port_file = work_dir.join("otii-sim.port");
+    let _ = std::fs::remove_file(&port_file);
     let log_path = work_dir.join("otii-sim.log");
     let log = std::fs::File::create(&log_path)?;
     let mut cmd = Command::new(bin_dir.join("otii-sim"));
-    cmd.arg("--listen")
-        .arg(addr.to_string())
+    // Port 0: the simulator binds a free port and writes it to --port-file (no race).
+    cmd.args(["--listen", "127.0.0.1:0", "--port-file"])
+        .arg(&port_file)
         .args(["--model", "cpu", "--pid-file"])
         .arg(pid_file)
         .arg("--rate")
@@ -327,18 +328,27 @@ fn start_sim(
         .stderr(log);
     let mut child = OwnedChild::spawn("otii-sim", cmd).context("starting otii-sim")?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+    let port: u16 = loop {
+        if let Some(p) = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            break p;
+        }
         if let Some(st) = child.exited() {
             bail!("otii-sim exited ({st}); see {}", log_path.display());
         }
         if Instant::now() > deadline {
             bail!(
-                "otii-sim did not listen on {addr} within 20 s; see {}",
+                "otii-sim did not start within 20 s; see {}",
                 log_path.display()
             );
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .with_context(|| format!("otii-sim does not answer on {addr}"))?;
     eprintln!("experiment: otii-sim (cpu power model: modelled, not measured) on {addr}");
     Ok((child, addr.to_string()))
 }

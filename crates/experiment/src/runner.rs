@@ -307,7 +307,7 @@ fn after_start(cfg: &Config, server: &dyn Server, store: &Store, label: &str) ->
     if !cfg.baseline.is_zero() {
         check_interrupt()?;
         let staging = store.staging()?;
-        let mut cmd = capture_command(cfg, label, 0, &staging);
+        let mut cmd = capture_command(cfg, label, 0, &staging, &format!("baseline-{label}"));
         cmd.arg("--")
             .arg("sleep")
             .arg(format!("{:.3}", cfg.baseline.as_secs_f64()));
@@ -340,7 +340,7 @@ fn reset(cfg: &Config, server: &dyn Server) -> Result<()> {
     Ok(())
 }
 
-fn capture_command(cfg: &Config, label: &str, run: u32, out: &Path) -> Command {
+fn capture_command(cfg: &Config, label: &str, run: u32, out: &Path, run_id: &str) -> Command {
     let mut cmd = Command::new(cfg.bin_dir.join("otii-capture"));
     cmd.arg("--otii")
         .arg(&cfg.otii)
@@ -349,6 +349,8 @@ fn capture_command(cfg: &Config, label: &str, run: u32, out: &Path) -> Command {
         .arg(label)
         .arg("--run")
         .arg(run.to_string())
+        .arg("--run-id")
+        .arg(run_id)
         .arg("--rate")
         .arg(cfg.rate_hz.to_string())
         .arg("--out")
@@ -380,7 +382,10 @@ fn load_command(
             cmd.args(&cfg.load_args);
         }
         Load::Agents { triggers } => {
-            cmd.arg("trigger").args(triggers);
+            cmd.arg("trigger")
+                .args(triggers)
+                .arg("--run-id")
+                .arg(run_id);
         }
     }
     cmd
@@ -396,7 +401,7 @@ fn record_run(
     let staging = store.staging()?;
     let requests = staging.join("requests.jsonl");
     let run_id = format!("{}-{}", entry.label, entry.run);
-    let mut cmd = capture_command(cfg, &entry.label, entry.run, &staging);
+    let mut cmd = capture_command(cfg, &entry.label, entry.run, &staging, &run_id);
     let load = load_command(cfg, server, Some(&requests), &run_id);
     cmd.arg("--").arg(load.get_program()).args(load.get_args());
     let out = run_foreground(cmd)?;
