@@ -379,7 +379,7 @@ impl Transport for SshTransport {
             while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
                 let raw: Vec<u8> = pending.drain(..=pos).collect();
                 let text = String::from_utf8_lossy(&raw);
-                line(text.trim_end_matches(['\n', '\r']));
+                line(&redact(text.trim_end_matches(['\n', '\r']), opts.password));
             }
             if !answered {
                 let tail = String::from_utf8_lossy(&pending).to_ascii_lowercase();
@@ -399,7 +399,7 @@ impl Transport for SshTransport {
         }
         if !pending.is_empty() {
             let text = String::from_utf8_lossy(&pending);
-            line(text.trim_end_matches(['\n', '\r']));
+            line(&redact(text.trim_end_matches(['\n', '\r']), opts.password));
         }
         self.op("closing the channel", ch.wait_close())?;
         self.op("reading the exit status", ch.exit_status())
@@ -472,6 +472,15 @@ impl Transport for SshTransport {
     }
 }
 
+/// Masks a secret in a line of remote output: a terminal that still echoes (or a program that
+/// prints what it read) must not put the password into the log.
+fn redact(line: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() => line.replace(s, "********"),
+        _ => line.to_string(),
+    }
+}
+
 /// Standard base64 with padding (RFC 4648), for key blobs and fingerprints.
 pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -518,6 +527,13 @@ mod tests {
             fingerprint(&[0u8; 32]),
             format!("SHA256:{}", "A".repeat(43))
         );
+    }
+
+    #[test]
+    fn secrets_are_masked_in_output() {
+        assert_eq!(redact("pw is hunter2.", Some("hunter2")), "pw is ********.");
+        assert_eq!(redact("nothing", Some("")), "nothing");
+        assert_eq!(redact("nothing", None), "nothing");
     }
 
     #[test]

@@ -113,6 +113,8 @@ impl Testbed {
             ip(&["netns", "add", &ns]);
             let hdir = tb.dir.path().join(name);
             fs::create_dir_all(hdir.join("base")).unwrap();
+            // First on the host's PATH (sshd SetEnv), for stand-ins of system tools.
+            fs::create_dir_all(hdir.join("bin")).unwrap();
             // Register before anything else can fail, so Drop cleans it up.
             tb.hosts.push(Host {
                 name: (*name).to_string(),
@@ -155,9 +157,11 @@ impl Testbed {
                     "ListenAddress 10.213.0.{octet}\nPort 22\nHostKey {}\nAuthorizedKeysFile {}\n\
                      PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                      PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nPidFile none\n\
-                     Subsystem sftp internal-sftp\nLogLevel VERBOSE\n",
+                     Subsystem sftp internal-sftp\nLogLevel VERBOSE\n\
+                     SetEnv PATH={}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n",
                     key.display(),
-                    hdir.join("authorized_keys").display()
+                    hdir.join("authorized_keys").display(),
+                    hdir.join("bin").display()
                 ),
             )
             .unwrap();
@@ -217,11 +221,23 @@ impl Testbed {
 
     /// Runs pi-provision in the controller namespace.
     fn run(&self, inventory: &Path, args: &[&str]) -> (i32, String, String) {
+        self.run_env(inventory, args, &[])
+    }
+
+    /// Runs pi-provision in the controller namespace with extra environment variables.
+    fn run_env(
+        &self,
+        inventory: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> (i32, String, String) {
         let root = env_path("CPE_ROOT");
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ctl, BIN, "--inventory"])
+        // setsid: no controlling terminal, so the tool can never stop to prompt for a password.
+        let out = Command::new("setsid")
+            .args(["-w", "ip", "netns", "exec", &self.ctl, BIN, "--inventory"])
             .arg(inventory)
             .args(args)
+            .envs(envs.iter().copied())
             .env("PI_PROVISION_SHELL_DIR", root.join("shell"))
             .stdin(Stdio::null())
             .output()
@@ -726,6 +742,62 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
         "{err}"
     );
     assert!(err.contains("client1: provision: ok"), "{err}");
+
+    // become = "su": the root part runs through su over a pty, which asks for the password.
+    // A stand-in su first on the server's PATH behaves like the real one (prompt on the
+    // terminal, no echo, "su: Sorry" on a wrong password) and then runs the command.
+    let su = tb.host("server").dir.join("bin/su");
+    fs::write(
+        &su,
+        "#!/bin/sh\nprintf 'Password:'\nstty -echo\nread -r pw\nstty echo\nprintf '\\n'\n\
+         if [ \"$pw\" != 'c0rrect-h0rse' ]; then echo 'su: Sorry'; exit 1; fi\n\
+         [ \"$1 $2 $3\" = '-l root -c' ] || { echo \"su: unexpected arguments: $*\"; exit 2; }\n\
+         exec sh -c \"$4\"\n",
+    )
+    .unwrap();
+    sh(Command::new("chmod").arg("755").arg(&su));
+    let inv = both(
+        &tb,
+        "su.toml",
+        &kh,
+        &id,
+        &py,
+        tb.host("server").base(),
+        None,
+    );
+    let text = fs::read_to_string(&inv).unwrap().replace(
+        "name = \"server\"\n",
+        "name = \"server\"\nbecome = \"su\"\n",
+    );
+    fs::write(&inv, text).unwrap();
+    let (code, _, err) = tb.run_env(
+        &inv,
+        &["provision", "--role", "server"],
+        &[("PI_PROVISION_ROOT_PASSWORD", "c0rrect-h0rse")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("server | ==> root part (shell/debian/root.sh)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("==> Debian packages"),
+        "the root part did not run: {err}"
+    );
+    assert!(!err.contains("c0rrect-h0rse"), "the password leaked: {err}");
+    let (code, _, err) = tb.run_env(
+        &inv,
+        &["provision", "--role", "server"],
+        &[("PI_PROVISION_ROOT_PASSWORD", "wr0ng-pa55")],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("server: provision: FAILED: step `root part (shell/debian/root.sh)` failed with exit status 1"), "{err}");
+    assert!(err.contains("su: Sorry"), "{err}");
+    assert!(!err.contains("wr0ng-pa55"), "the password leaked: {err}");
+    // Without a password and without a terminal: refused before connecting.
+    let (code, _, err) = tb.run(&inv, &["provision", "--role", "server"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("set PI_PROVISION_ROOT_PASSWORD"), "{err}");
 
     // A full disk on upload: the server's base is a 192 KiB tmpfs, the wheelhouse is larger.
     env_path("CPE_WHEELHOUSE");
