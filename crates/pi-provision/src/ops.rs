@@ -595,6 +595,13 @@ pub fn server_start(
         let mut t = env.connect(host)?;
         let venv = format!("{}/{}", host.base, interp.venv);
         let gunicorn = format!("{venv}/bin/gunicorn");
+        let (present, _) = probe(&mut t, &format!("test -x {}", sh_quote(&gunicorn)))?;
+        if present != 0 {
+            return Err(OpError::Other(format!(
+                "no {gunicorn} on {}: create the venv {} with `pi-provision deploy` first",
+                host.name, interp.venv
+            )));
+        }
         let args = vec![
             "start".into(),
             "minitwit".into(),

@@ -799,6 +799,26 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("set PI_PROVISION_ROOT_PASSWORD"), "{err}");
 
+    // Starting the server before deploy says what to do, and an unknown interpreter is named.
+    let inv = both(
+        &tb,
+        "nodeploy.toml",
+        &kh,
+        &id,
+        &py,
+        tb.host("server").base(),
+        None,
+    );
+    let (code, _, err) = tb.run(&inv, &["server", "start", "--python", "3.11"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("with `pi-provision deploy` first"), "{err}");
+    let (code, _, err) = tb.run(&inv, &["server", "start", "--python", "3.7"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no interpreter 3.7 in the inventory (known: 3.11)"),
+        "{err}"
+    );
+
     // A full disk on upload: the server's base is a 192 KiB tmpfs, the wheelhouse is larger.
     env_path("CPE_WHEELHOUSE");
     let inv = both(&tb, "tiny.toml", &kh, &id, &py, tb.path("tiny/base"), None);
