@@ -130,7 +130,7 @@ struct RunArgs {
     run_id: Option<String>,
     /// Write the records to FILE (complete files only: written under a temporary name and
     /// renamed at the end; left as FILE.partial when interrupted) and print one JSON summary
-    /// line on stdout instead.
+    /// line on stdout instead. `-` means stdout (the default).
     #[arg(long, value_name = "FILE")]
     records: Option<PathBuf>,
 }
@@ -260,7 +260,8 @@ impl TryFrom<Cli> for Config {
         Ok(match cli.command {
             Command::Run(a) => Config::Run {
                 load: load_config(&a.scenario, a.users, a.run_id)?,
-                records: a.records,
+                // `-` is stdout, which is also where records go without --records.
+                records: a.records.filter(|p| p.as_os_str() != "-"),
             },
             Command::Agent(a) => Config::Agent {
                 listen: a.listen.parse().with_context(|| {
@@ -508,6 +509,12 @@ mod tests {
         };
         assert_eq!(load.users, ["ann-1", "ann-2", "ann-3"]);
         assert_eq!(load.server.to_string(), "http://127.0.0.1:5000");
+        let Ok(Config::Run { records, .. }) =
+            config(&["run", "--server", "http://h", "--records", "-"])
+        else {
+            panic!("--records - refused")
+        };
+        assert_eq!(records, None, "--records - is stdout");
         for bad in [
             &["run", "--server", "ftp://x"][..],
             &["run", "--server", "http://h", "--cycles", "3"],

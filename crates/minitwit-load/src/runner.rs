@@ -347,8 +347,17 @@ fn run_user(
                     rec.status = Some(r.status);
                     rec.bytes = Some(r.body.len() as u64);
                     if Some(r.status) != expected {
+                        let hint = if call.step == "5a" && r.status == 404 {
+                            // Following a user MiniTwit does not know: another seed.
+                            format!(
+                                " (is MiniTwit's seed data `minitwit-load seed --seed {}`?)",
+                                cfg.seed
+                            )
+                        } else {
+                            String::new()
+                        };
                         Some(match expected {
-                            Some(x) => format!("expected HTTP {x}, got {}", r.status),
+                            Some(x) => format!("expected HTTP {x}, got {}{hint}", r.status),
                             None => format!("expected no more redirects, got HTTP {}", r.status),
                         })
                     } else if hop + 1 == call.expect.len() {

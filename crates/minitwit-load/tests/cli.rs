@@ -18,14 +18,19 @@ fn load() -> Command {
     Command::cargo_bin("minitwit-load").unwrap()
 }
 
-/// Writes the default seed SQL into `dir` with the binary and returns its path.
-fn seed_file(dir: &Path) -> PathBuf {
-    let out = load().arg("seed").output().unwrap();
+/// The output of a command that must have succeeded (its stderr is the failure message).
+fn succeeded(out: std::process::Output) -> std::process::Output {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+/// Writes the default seed SQL into `dir` with the binary and returns its path.
+fn seed_file(dir: &Path) -> PathBuf {
+    let out = succeeded(load().arg("seed").output().unwrap());
     let path = dir.join("seed.sql");
     std::fs::write(&path, &out.stdout).unwrap();
     path
@@ -42,11 +47,7 @@ fn sqlite_count(db: &Path, query: &str) -> i64 {
         .arg(query)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(out);
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
@@ -348,6 +349,122 @@ fn a_failed_check_stops_the_user_naming_step_and_request() {
     assert!(recs[20].error.is_some());
 }
 
+/// A loopback proxy in front of `upstream` that keeps the bytes clients send, one entry per
+/// connection in the order accepted. Returns its base URL and the captured requests.
+fn capturing_proxy(upstream: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let seen2 = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for mut down in listener.incoming().flatten() {
+            let Ok(mut up) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                return;
+            };
+            let index = {
+                let mut s = seen2.lock().unwrap();
+                s.push(Vec::new());
+                s.len() - 1
+            };
+            let (mut down2, mut up2) = (down.try_clone().unwrap(), up.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut up2, &mut down2);
+                let _ = down2.shutdown(std::net::Shutdown::Both);
+            });
+            let seen3 = Arc::clone(&seen2);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = down.read(&mut buf) {
+                    if n == 0 || up.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    seen3.lock().unwrap()[index].extend_from_slice(&buf[..n]);
+                }
+                let _ = up.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[test]
+fn cookies_go_only_on_session_requests_like_python_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fresh_server(dir.path());
+    let (url, seen) = capturing_proxy(server.port());
+    let out = load()
+        .args(["run", "--server", &url, "--user", "wire", "--run-id", "w"])
+        .output()
+        .unwrap();
+    let out = succeeded(out);
+    let recs = parse_records(&out.stdout);
+    // gunicorn's sync workers close every connection: one request per connection, in order.
+    let heads: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|raw| String::from_utf8_lossy(raw).into_owned())
+        .collect();
+    assert_eq!(heads.len(), 164, "one connection per request");
+    for (rec, head) in recs.iter().zip(&heads) {
+        let first = head.lines().next().unwrap();
+        assert_eq!(
+            first,
+            format!("{} {} HTTP/1.1", rec.method, rec.path),
+            "seq {}",
+            rec.seq
+        );
+        let has_cookie = head.contains("\r\nCookie: session=");
+        let step = rec.step.as_deref().unwrap();
+        let want_cookie = match (step, rec.method.as_str(), rec.path.as_str()) {
+            ("1", ..) => false,
+            ("2", "POST", _) => false,
+            // The flash cookie of the register answer travels on its own redirect hop.
+            ("2", "GET", "/login") => true,
+            ("3", "POST", _) => false,
+            (_, "GET", p) if p.starts_with("/%3Crequests.sessions.Session") => false,
+            _ => true,
+        };
+        assert_eq!(has_cookie, want_cookie, "seq {} {first}:\n{head}", rec.seq);
+        if rec.method == "POST" {
+            assert!(
+                head.contains("Content-Type: application/x-www-form-urlencoded\r\n"),
+                "{head}"
+            );
+        }
+    }
+    let register = &heads[20];
+    assert!(
+        register.ends_with("username=wire&password=1234567&password2=1234567&email=wire%40itu.dk"),
+        "{register}"
+    );
+}
+
+#[test]
+fn another_seed_fails_at_the_first_follow_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fresh_server(dir.path());
+    let out = load()
+        .args([
+            "run",
+            "--server",
+            &server.base_url(),
+            "--user",
+            "s",
+            "--seed",
+            "99",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("step 5a, request 45") && stderr.contains("minitwit-load seed --seed 99"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn shortened_scenario_has_documented_counts() {
     let dir = tempfile::tempdir().unwrap();
@@ -402,11 +519,7 @@ fn reset_ends_on_200_and_agent_trigger_run_the_scenario() {
     let (status, body) = testkit::http_get(&trigger_url).unwrap();
     assert_eq!(status, 409, "{body}");
     let out = first.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeded(out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.lines().count(), 1);
     let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
