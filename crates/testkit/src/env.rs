@@ -1,5 +1,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 
 fn from_env(var: &str) -> PathBuf {
     match std::env::var_os(var) {
@@ -37,6 +39,37 @@ pub fn bin(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// MiniTwit's seed SQL as `minitwit-load seed` makes it (the default seed), written once per
+/// test process into a temporary file that lives until the process ends. Pass it to
+/// [`crate::MiniTwit::builder`]`.seed(..)`. Panics if the binary is missing or fails.
+pub fn seed_sql() -> PathBuf {
+    static SEED: OnceLock<PathBuf> = OnceLock::new();
+    SEED.get_or_init(|| {
+        let out = Command::new(bin("minitwit-load"))
+            .arg("seed")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run minitwit-load seed: {e}"));
+        assert!(
+            out.status.success(),
+            "minitwit-load seed failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = tempfile::Builder::new()
+            .prefix("testkit-seed-")
+            .suffix(".sql")
+            .tempfile()
+            .unwrap_or_else(|e| panic!("cannot create a temporary file: {e}"));
+        std::fs::write(file.path(), &out.stdout)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.path().display()));
+        // Kept for the rest of the process: tests may start servers until the very end.
+        let (_, path) = file
+            .keep()
+            .unwrap_or_else(|e| panic!("cannot keep the seed file: {e}"));
+        path
+    })
+    .clone()
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago: the kernel picks it (bind to port 0),

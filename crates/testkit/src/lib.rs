@@ -8,19 +8,19 @@
 //! - [`root`], [`venv`], [`bin_dir`], [`bin`]: the repository, the Python venv and the release
 //!   binaries, from the `CPE_ROOT`, `CPE_VENV` and `CPE_BIN_DIR` variables that `make test`
 //!   exports. Unset, they panic with "run it through `make test`" — never a silent skip.
+//! - [`seed_sql`]: MiniTwit's seed data from `minitwit-load seed`, made once per process.
 //! - [`MiniTwit`]: a real MiniTwit under real gunicorn on a free loopback port, with its own
 //!   temporary database, killed (its whole process group) when dropped.
 //! - [`http_get`]: one plain HTTP/1.1 `GET` without redirects, for quick assertions.
 //!
 //! ```no_run
-//! let seed = std::path::Path::new("seed.sql");
-//! let server = testkit::MiniTwit::builder().seed(seed).start();
+//! let server = testkit::MiniTwit::builder().seed(testkit::seed_sql()).start();
 //! let (status, _body) = testkit::http_get(&format!("{}/cleardb", server.base_url())).unwrap();
 //! assert_eq!(status, 302);
 //! ```
 //!
 //! # Layout
-//! - `env.rs`: the `CPE_*` variables and [`free_port`].
+//! - `env.rs`: the `CPE_*` variables, [`free_port`] and [`seed_sql`].
 //! - `minitwit.rs`: [`MiniTwit`] and its builder.
 //! - `http.rs`: [`http_get`].
 
@@ -28,6 +28,6 @@ mod env;
 mod http;
 mod minitwit;
 
-pub use env::{bin, bin_dir, free_port, root, venv};
+pub use env::{bin, bin_dir, free_port, root, seed_sql, venv};
 pub use http::http_get;
 pub use minitwit::{MiniTwit, MiniTwitBuilder};
