@@ -247,6 +247,18 @@ pub fn check(env: &Env, log: &Log) -> HostResults<CheckReport> {
         let (_, os) = probe(&mut t, "uname -srm")?;
         let os = os.join(" ");
         log.line(&host.name, &format!("os: {os}"));
+        // The profile decides which scripts run: a mismatch would fail later and obscurely.
+        let kernel = match host.os {
+            crate::inventory::OsProfile::Freebsd => "FreeBSD",
+            crate::inventory::OsProfile::Debian => "Linux",
+        };
+        if !os.starts_with(kernel) {
+            return Err(OpError::Other(format!(
+                "the host runs {os}, but the inventory says os = \"{}\" (expects {kernel}): fix `os` for host {}",
+                host.os.as_str(),
+                host.name
+            )));
+        }
         let mut interpreters = BTreeMap::new();
         for i in &env.inventory.interpreters {
             let cmd = format!("{} --version 2>&1", remote_command(&i.command));

@@ -799,6 +799,32 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("set PI_PROVISION_ROOT_PASSWORD"), "{err}");
 
+    // An OS profile that does not match the host is caught by check.
+    let inv = both(
+        &tb,
+        "wrongos.toml",
+        &kh,
+        &id,
+        &py,
+        tb.host("server").base(),
+        None,
+    );
+    let text = fs::read_to_string(&inv)
+        .unwrap()
+        .replacen("os = \"debian\"", "os = \"freebsd\"", 1);
+    fs::write(&inv, text).unwrap();
+    let (code, _, err) = tb.run(&inv, &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("server: check: FAILED: the host runs Linux"),
+        "{err}"
+    );
+    assert!(
+        err.contains("but the inventory says os = \"freebsd\""),
+        "{err}"
+    );
+    assert!(err.contains("client1: check: ok"), "{err}");
+
     // Starting the server before deploy says what to do, and an unknown interpreter is named.
     let inv = both(
         &tb,
