@@ -441,6 +441,65 @@ fn cookies_go_only_on_session_requests_like_python_requests() {
     );
 }
 
+/// What a client sent, connection by connection: request line, whether a session cookie was
+/// sent, and the body; the session object's address (random in Python) is masked.
+fn wire_view(seen: &[Vec<u8>]) -> Vec<(String, bool, String)> {
+    seen.iter()
+        .map(|raw| {
+            let text = String::from_utf8_lossy(raw);
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            let mut line = head.lines().next().unwrap_or("").to_owned();
+            if let Some(i) = line.find("%20at%200x") {
+                let end = line[i..].find("%3E").map_or(line.len(), |j| i + j);
+                line.replace_range(i + "%20at%200x".len()..end, "ADDR");
+            }
+            (line, head.contains("\r\nCookie: session="), body.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_wire_matches_the_python_requests_client_request_for_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fresh_server(dir.path());
+    let follow = dir.path().join("follow.txt");
+    std::fs::write(&follow, user_names(DEFAULT_SEED)[..20].join("\n")).unwrap();
+    let peer = testkit::root().join("bench/load/peer_scenario.py");
+    let python = testkit::venv().join("bin/python");
+    let mut views = Vec::new();
+    for client in ["python", "rust"] {
+        testkit::http_get(&format!("{}/cleardb", server.base_url())).unwrap();
+        let (url, seen) = capturing_proxy(server.port());
+        let out = if client == "python" {
+            StdCommand::new(&python)
+                .arg(&peer)
+                .args(["--server", &url, "--user", "same"])
+                .arg("--follow")
+                .arg(&follow)
+                .output()
+                .unwrap()
+        } else {
+            load()
+                .args(["run", "--server", &url, "--user", "same"])
+                .output()
+                .unwrap()
+        };
+        succeeded(out);
+        views.push(wire_view(&seen.lock().unwrap()));
+    }
+    let (python, rust) = (&views[0], &views[1]);
+    assert_eq!(python.len(), 164);
+    for (i, (p, r)) in python.iter().zip(rust).enumerate() {
+        assert_eq!(
+            p,
+            r,
+            "request {} differs (python, then minitwit-load)",
+            i + 1
+        );
+    }
+    assert_eq!(python.len(), rust.len());
+}
+
 #[test]
 fn another_seed_fails_at_the_first_follow_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
