@@ -507,6 +507,18 @@ mod tests {
     }
 
     #[test]
+    fn debian_commands_use_networkmanager_and_systemd() {
+        let mut c = cfg(OsProfile::Debian);
+        c.interface = "eth0".into();
+        c.gateway = Some(Ipv4Addr::new(10, 0, 0, 1));
+        let all: Vec<String> = commands(&c).into_iter().map(|c| c.command).collect();
+        assert!(all[0].contains("/etc/hostname"));
+        assert!(all[1].contains("ifname eth0"));
+        assert!(all[1].contains("ipv4.addresses 10.0.0.4/24 ipv4.gateway 10.0.0.1"));
+        assert!(all.iter().any(|c| c == "systemctl enable --now ssh"));
+    }
+
+    #[test]
     fn shell_prompts_are_recognised() {
         assert!(is_shell_prompt("root@generic:~ # "));
         assert!(is_shell_prompt("freebsd@generic:~ $ "));

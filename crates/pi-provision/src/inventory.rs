@@ -1096,3 +1096,31 @@ ssh_port = 2222
         assert_eq!(venv_name("3.13"), "minitwit313");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the file holds, parsing returns an inventory or problems with real lines,
+        /// never a panic.
+        #[test]
+        fn any_text_parses_or_reports_lines(src in "(\\[\\[?[a-z]{1,8}\\]\\]?\n|[a-z_]{1,10} = (\"[ -~]{0,12}\"|[0-9]{1,6}|true)\n|#[ -~]{0,10}\n|\n){0,25}") {
+            let lines = src.lines().count().max(1);
+            if let Err(problems) = Inventory::parse(&src, Path::new("/x")) {
+                prop_assert!(!problems.is_empty());
+                for p in problems {
+                    prop_assert!(p.line >= 1 && p.line <= lines + 1, "line {} of {}", p.line, lines);
+                }
+            }
+        }
+
+        /// Every dotted IPv4 with octets up to 255 is an address; with an octet above, not.
+        #[test]
+        fn dotted_quads_follow_the_octet_range(a in 0u32..400, b in 0u32..256, c in 0u32..256, d in 0u32..256) {
+            let s = format!("{a}.{b}.{c}.{d}");
+            prop_assert_eq!(valid_address(&s), a <= 255);
+        }
+    }
+}
