@@ -734,6 +734,32 @@ fn trigger_of_an_unreachable_agent_exits_1_with_a_json_line() {
 }
 
 #[test]
+fn sigint_stops_a_waiting_trigger_with_exit_130() {
+    let agent = canned_server(None);
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("minitwit-load"))
+        .args(["trigger", &format!("{agent}/trigger")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["ok"], false);
+    assert_eq!(summary["clients"][0]["error"], "interrupted");
+}
+
+#[test]
 fn sigint_keeps_the_records_so_far_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let server = fresh_server(dir.path());
