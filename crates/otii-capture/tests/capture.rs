@@ -492,3 +492,30 @@ fn floats_are_written_as_cpython_repr_writes_them() {
         "differs from CPython: {out}"
     );
 }
+
+#[test]
+fn configure_sets_channels_and_rate_on_the_first_device() {
+    let h = sim(Config::default());
+    let addr = h.addr().to_string();
+    bin()
+        .args([
+            "--otii",
+            &addr,
+            "configure",
+            "--channels",
+            "mc,vb",
+            "--rate",
+            "2000",
+        ])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("mc,vb enabled at 2000 Hz"));
+    let mut c = connect(&addr, Duration::from_secs(5)).unwrap();
+    let dev = c.devices(1.0).unwrap().remove(0);
+    assert_eq!(c.sample_rate(&dev.device_id, "vb").unwrap(), 2000.0);
+    assert_eq!(c.sample_rate(&dev.device_id, "mv").unwrap(), 1000.0);
+    bin()
+        .args(["--otii", &addr, "configure", "--rate", "60000"])
+        .assert()
+        .code(2);
+}

@@ -442,3 +442,27 @@ fn cpu_model_rereads_the_pid_file_at_each_recording() {
         .contains("no process"));
     let _ = spinner.0.kill();
 }
+
+#[test]
+fn stall_fault_delays_only_its_command() {
+    let h = spawn(Config {
+        faults: vec![Fault::StallOn(
+            "otii_get_active_project".into(),
+            Duration::from_millis(400),
+        )],
+        ..Config::default()
+    });
+    let (mut c, _) = Raw::connect(&h);
+    let t = Instant::now();
+    ok(&c.call("otii_get_active_project", json!({})));
+    assert!(
+        t.elapsed() >= Duration::from_millis(400),
+        "answered without the stall"
+    );
+    let t = Instant::now();
+    ok(&c.call("otii_is_logged_in", json!({})));
+    assert!(
+        t.elapsed() < Duration::from_millis(400),
+        "another command was stalled too"
+    );
+}
