@@ -736,7 +736,7 @@ fn trigger_of_an_unreachable_agent_exits_1_with_a_json_line() {
 #[test]
 fn sigint_stops_a_waiting_trigger_with_exit_130() {
     let agent = canned_server(None);
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("minitwit-load"))
+    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("minitwit-load"))
         .args(["trigger", &format!("{agent}/trigger")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
