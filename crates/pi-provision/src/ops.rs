@@ -261,7 +261,9 @@ pub fn check(env: &Env, log: &Log) -> HostResults<CheckReport> {
         }
         let mut interpreters = BTreeMap::new();
         for i in &env.inventory.interpreters {
-            let cmd = format!("{} --version 2>&1", remote_command(&i.command));
+            // No `2>&1`: the login shell may be csh, and the transport merges stderr anyway
+            // (Python 2 printed its version on stderr).
+            let cmd = format!("{} --version", remote_command(&i.command));
             let (status, out) = probe(&mut t, &cmd)?;
             let v = (status == 0).then(|| out.join(" ").trim().to_string());
             log.line(
