@@ -618,3 +618,115 @@ fn server_error(cmd: &str, v: &Value) -> ClientError {
             .to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A scripted server: what it will say, and what the client wrote.
+    struct Script {
+        said: Cursor<Vec<u8>>,
+        heard: Vec<u8>,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.said.read(buf)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.heard.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    const HELLO: &str = r#"{"type":"information","info":"connected","data":{"otii_version":"3.5.5","protocol_version":"0.1","server":"otii-server"}}"#;
+
+    fn client(lines: &[&str]) -> Client<Script> {
+        let mut text = String::new();
+        for l in std::iter::once(&HELLO).chain(lines) {
+            text.push_str(l);
+            text.push_str("\r\n");
+        }
+        Client::new(Script {
+            said: Cursor::new(text.into_bytes()),
+            heard: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn real_otii_greeting_is_not_simulated() {
+        let c = client(&[]);
+        assert_eq!(c.info().server, "otii-server");
+        assert!(!c.info().simulated);
+        assert_eq!(c.info().power_model, None);
+    }
+
+    #[test]
+    fn progress_and_information_are_skipped_and_the_request_is_framed() {
+        let mut c = client(&[
+            r#"{"type":"progress","trans_id":"1","data":{"progress":0}}"#,
+            r#"{"type":"information","info":"something"}"#,
+            r#"{"type":"response","cmd":"recording_get_channel_data_count","trans_id":"1","data":{"count":7}}"#,
+        ]);
+        assert_eq!(c.data_count(3, "ARC", "mp").unwrap(), 7);
+        let heard = String::from_utf8(c.reader.get_ref().heard.clone()).unwrap();
+        assert!(heard.ends_with("\r\n"));
+        let req: Value = serde_json::from_str(heard.trim_end()).unwrap();
+        assert_eq!(req["type"], "request");
+        assert_eq!(req["trans_id"], "1");
+        assert_eq!(req["data"]["recording_id"], 3);
+    }
+
+    #[test]
+    fn another_trans_id_is_a_protocol_error() {
+        let mut c = client(&[
+            r#"{"type":"response","cmd":"otii_get_active_project","trans_id":"9","data":{"project_id":1}}"#,
+        ]);
+        let e = c.active_project().unwrap_err();
+        assert!(matches!(e, ClientError::Protocol { .. }), "{e}");
+        assert!(e.to_string().contains("waiting for \"1\""), "{e}");
+    }
+
+    #[test]
+    fn error_answers_carry_code_and_message() {
+        let mut c = client(&[
+            r#"{"type":"error","cmd":"project_start_recording","trans_id":"1","errorcode":"Command failure","data":{"message":"busy"}}"#,
+        ]);
+        let e = c.start_recording(1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the Otii refused project_start_recording: Command failure: busy"
+        );
+    }
+
+    #[test]
+    fn a_closed_connection_is_named() {
+        let mut c = client(&[]);
+        let e = c.devices(1.0).unwrap_err();
+        assert!(
+            matches!(e, ClientError::Closed { ref cmd } if cmd == "otii_get_devices"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_short_data_chunk_is_refused() {
+        let mut c = client(&[
+            r#"{"type":"response","trans_id":"1","data":{"data_type":"analog","values":[1.0,2.0]}}"#,
+        ]);
+        let e = c.data(1, "A", "mp", 0, 3).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("asked for 3 values of mp from 0, got 2"),
+            "{e}"
+        );
+    }
+}
