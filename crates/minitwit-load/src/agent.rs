@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use records::JsonLinesWriter;
 
 use crate::runner::{run_scenario, LoadConfig, RunSummary};
+use crate::url::decode_component;
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -185,32 +186,8 @@ fn run_once(state: &State, query: &str, stop: &AtomicBool) -> Result<RunSummary,
 fn query_value(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == key && !v.is_empty()).then(|| percent_decode(v))
+        (k == key && !v.is_empty()).then(|| decode_component(v))
     })
-}
-
-fn percent_decode(s: &str) -> String {
-    let hex = |c: u8| char::from(c).to_digit(16);
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'+', ..) => out.push(b' '),
-            (b'%', Some(h), Some(l)) => {
-                // Two hex digits make one byte: h, l < 16.
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 2;
-            }
-            (c, ..) => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn respond(stream: &mut TcpStream, status: u16, body: &str) -> io::Result<()> {
@@ -246,6 +223,5 @@ mod tests {
         );
         assert_eq!(query_value("run_id=", "run_id"), None);
         assert_eq!(query_value("", "run_id"), None);
-        assert_eq!(percent_decode("100%"), "100%");
     }
 }

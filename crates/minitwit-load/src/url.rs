@@ -154,6 +154,32 @@ pub fn encode_component(s: &str) -> String {
     out
 }
 
+/// Decodes a query-string or form value: `+` is a space, `%XX` a byte; a `%` not followed by
+/// two hex digits stays as it is; invalid UTF-8 becomes U+FFFD.
+pub fn decode_component(s: &str) -> String {
+    let hex = |c: u8| char::from(c).to_digit(16);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let digits = (
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        );
+        match (b[i], digits) {
+            (b'+', _) => out.push(b' '),
+            (b'%', (Some(h), Some(l))) => {
+                // Two hex digits make one byte: h, l < 16.
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 2;
+            }
+            (c, _) => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn quote_plus(s: &str, out: &mut String) {
     for &b in s.as_bytes() {
         match b {
@@ -167,6 +193,39 @@ fn quote_plus(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn form_values_round_trip(s in "\\PC*") {
+            let encoded = encode_component(&s);
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+%".contains(&b)));
+            prop_assert_eq!(decode_component(&encoded), s);
+        }
+
+        #[test]
+        fn paths_are_safe_and_decode_back(s in "/[^%]*") {
+            let encoded = encode_path(&s);
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_graphic()));
+            // A path decodes like a form value except that `+` stays literal.
+            prop_assert_eq!(decode_component(&encoded.replace('+', "%2B")), s);
+        }
+
+        #[test]
+        fn server_urls_round_trip(host in "[a-z][a-z0-9-]{0,20}", port in 1u16.., path in "(/[a-z0-9]{1,8}){0,3}") {
+            let text = format!("http://{host}:{port}{path}");
+            let url = HttpUrl::parse(&text, false).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let expected = if port == 80 { format!("http://{host}{path}") } else { text.clone() };
+            prop_assert_eq!(url.to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn decoding_keeps_stray_percent_signs() {
+        assert_eq!(decode_component("100%"), "100%");
+        assert_eq!(decode_component("a%2"), "a%2");
+        assert_eq!(decode_component("%e2%82%ac+x"), "€ x");
+    }
 
     #[test]
     fn parses_server_urls() {
