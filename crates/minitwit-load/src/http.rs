@@ -710,6 +710,47 @@ mod tests {
     }
 
     #[test]
+    fn a_listener_that_never_accepts_hits_the_connect_timeout() {
+        // Fill the accept queue of a listener that never accepts: further SYNs are dropped,
+        // which is what an unreachable host looks like, without leaving loopback.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let mut held = Vec::new();
+        let full = (0..4096).any(|_| {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                Ok(s) => {
+                    held.push(s);
+                    false
+                }
+                Err(_) => true,
+            }
+        });
+        assert!(full, "the accept queue never filled");
+        let url =
+            HttpUrl::parse(&format!("http://{addr}"), false).unwrap_or_else(|e| panic!("{e}"));
+        let t = Timeouts {
+            connect: Duration::from_millis(300),
+            request: Duration::from_secs(5),
+        };
+        let client = Client::new(&url, t).unwrap_or_else(|e| panic!("{e}"));
+        let err = client
+            .send(
+                &mut Session::new(),
+                "GET",
+                "/",
+                None,
+                &AtomicBool::new(false),
+            )
+            .err();
+        assert!(
+            matches!(err, Some(HttpError::ConnectTimeout { .. })),
+            "{err:?}"
+        );
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("--connect-timeout"), "{text}");
+    }
+
+    #[test]
     fn flask_cookie_deletion_empties_the_jar() {
         let mut s = Session::new();
         s.store_cookie("session=abc; HttpOnly; Path=/");
