@@ -58,10 +58,19 @@ impl Recording {
 
     /// Number of samples of `channel` so far (0 for a channel that was not recorded).
     pub fn count(&self, channel: Channel) -> u64 {
-        match self.channels.get(&channel) {
-            Some(&rate) if channel.is_analog() => (self.length() * f64::from(rate)).floor() as u64,
-            _ => 0,
+        let rate = match self.channels.get(&channel) {
+            Some(&rate) if channel.is_analog() => f64::from(rate),
+            _ => return 0,
+        };
+        let mut seconds = self.length();
+        if self.is_running() {
+            // Only samples the load timeline already covers (interpolation needs the next load
+            // value), so a sample never changes after a client has read it.
+            if let Load::Timeline(tl) = &self.signal.load {
+                seconds = seconds.min(tl.len().saturating_sub(1) as f64 / tl.hz);
+            }
         }
+        (seconds * rate).floor() as u64
     }
 
     /// Start time as RFC 3339 with milliseconds (the protocol's `start-time`).
@@ -290,5 +299,50 @@ impl Sim {
         let before = self.recordings.len();
         self.recordings.retain(|r| r.id != id);
         self.recordings.len() != before
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PowerParams;
+
+    fn running(load: Load) -> Recording {
+        Recording {
+            id: 1,
+            name: "r".into(),
+            started_utc: OffsetDateTime::now_utc(),
+            started: Instant::now().checked_sub(std::time::Duration::from_millis(500)),
+            length_s: None,
+            channels: [(Channel::MainPower, 1000)].into_iter().collect(),
+            signal: Arc::new(Signal {
+                load,
+                params: PowerParams::default(),
+                noise_seed: 1,
+            }),
+            sampler: None,
+            offset_s: 0.0,
+            log: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn running_count_stops_where_the_load_timeline_ends() {
+        // 0.5 s into a recording whose sampler only delivered 0.2 s of load (21 values at
+        // 100 Hz cover 0..0.2 s): samples past 0.2 s would change once more load arrives.
+        let tl = Arc::new(Timeline::new(100.0));
+        tl.push(0.5, 21);
+        let rec = running(Load::Timeline(tl.clone()));
+        assert_eq!(rec.count(Channel::MainPower), 200);
+        tl.push(0.5, 10);
+        assert_eq!(rec.count(Channel::MainPower), 300);
+        // Without a timeline the count follows the clock.
+        let syn = running(Load::Synthetic { seed: 1 });
+        assert!(syn.count(Channel::MainPower) >= 500);
+        assert_eq!(
+            syn.count(Channel::MainCurrent),
+            0,
+            "a channel not recorded has no samples"
+        );
     }
 }
