@@ -349,6 +349,13 @@ fn run(cfg: Config) -> anyhow::Result<bool> {
         Action::Record { plan, timings } => {
             std::fs::create_dir_all(&plan.fetch.out_dir)
                 .with_context(|| format!("cannot create {}", plan.fetch.out_dir.display()))?;
+            // Fail before recording, not after, when the command's log cannot be written.
+            if let Some(dir) = plan.stdout_file.as_deref().and_then(|p| p.parent()) {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+            }
             let (rec, dl) = record(&mut client, &plan, &mut err)?;
             if timings {
                 print_timings(dl.as_ref());

@@ -137,7 +137,7 @@ fn download_streams_the_study_layout_with_exact_values() {
 fn record_runs_the_command_and_reads_its_summary() {
     let h = sim(Config::default());
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("requests.jsonl");
+    let log = dir.path().join("logs").join("requests.jsonl");
     let out = bin()
         .args(["--otii", &h.addr().to_string(), "record", "--label", "3.12", "--run", "2", "--rate", "1000"])
         .args(["--out", dir.path().join("traces").to_str().unwrap(), "--stdout", log.to_str().unwrap()])
