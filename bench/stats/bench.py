@@ -55,11 +55,11 @@ def main():
     data = os.path.join(root, "data")
     marker = os.path.join(data, ".complete")
     if not os.path.exists(marker):
-        shutil.rmtree(data, ignore_errors=True)
         print(f"bench-stats: generating {groups * runs} traces of {rows} rows in {data} (once)", file=sys.stderr)
         subprocess.run(
             [sys.executable, os.path.join(os.path.dirname(__file__), "gen_study.py"), data,
-             "--groups", ",".join(VERSIONS[:groups]), "--runs", str(runs), "--rows", str(rows)],
+             "--groups", ",".join(VERSIONS[:groups]), "--runs", str(runs), "--rows", str(rows),
+             *(["--copy-groups"] if a.size == "full" else [])],
             check=True,
         )
         open(marker, "w").close()

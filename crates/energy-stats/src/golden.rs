@@ -37,6 +37,15 @@ fn nums(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(num).collect()
 }
 
+fn groups_of(case: &Value) -> Vec<Vec<f64>> {
+    case["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(nums)
+        .collect()
+}
+
 #[track_caller]
 fn close(what: &str, got: f64, want: f64) {
     if want.is_nan() {
@@ -155,12 +164,7 @@ fn anderson_matches_scipy_with_both_tables() {
 fn group_tests_match_scipy() {
     for case in golden()["group_sets"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let groups: Vec<Vec<f64>> = case["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(nums)
-            .collect();
+        let groups = groups_of(case);
         let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
         check_test(&format!("anova {name}"), f_oneway(&refs), &case["anova"]);
         check_test(&format!("kruskal {name}"), kruskal(&refs), &case["kruskal"]);
@@ -203,12 +207,7 @@ fn anova_p_near_1e_36_is_exact() {
         .iter()
         .find(|c| c["name"] == "anova-p-1e-36")
         .unwrap();
-    let groups: Vec<Vec<f64>> = case["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(nums)
-        .collect();
+    let groups = groups_of(case);
     let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
     let r = f_oneway(&refs).unwrap();
     let want = num(&case["anova"]["pvalue"]);
@@ -235,5 +234,83 @@ fn special_functions_match_scipy() {
     for row in s["log_ndtr"].as_array().unwrap() {
         let r = nums(row);
         close(&format!("log_ndtr {r:?}"), log_ndtr(r[0]), r[1]);
+    }
+}
+
+/// SciPy's Tukey p-values are `1 − cdf` of a 2-D quadrature (nquad, epsabs 1e-11), so they are
+/// quantised to ulps of 1 (~2e-16) and their own error is ~1e-16 absolute
+/// (`scipy-parity-notes.md` §0.5): relative 1e-9, or 1e-14 absolute where that is larger
+/// (p below 1e-5).
+#[track_caller]
+fn close_tukey(what: &str, got: f64, want: f64) {
+    if want.is_nan() {
+        assert!(got.is_nan(), "{what}: got {got}, SciPy gave NaN");
+        return;
+    }
+    let tol = (1e-9 * want.abs()).max(1e-14);
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got:e}, want {want:e}"
+    );
+}
+
+#[test]
+fn studentized_range_matches_scipy() {
+    let g = golden();
+    for row in g["special"]["studentized_range_sf"].as_array().unwrap() {
+        let r = nums(row);
+        close_tukey(
+            &format!("studentized_range.sf {r:?}"),
+            crate::tukey::studentized_range_sf(r[0], r[1], r[2]),
+            r[3],
+        );
+    }
+}
+
+#[test]
+fn tukey_hsd_matches_scipy() {
+    for case in golden()["group_sets"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let groups = groups_of(case);
+        let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
+        let want = &case["tukey_hsd"];
+        match crate::tukey::tukey_hsd(&refs) {
+            Err(e) => assert!(
+                want.get("error").is_some()
+                    || want["pvalue"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .flat_map(nums)
+                        .any(f64::is_nan),
+                "{name}: we said {e}, SciPy gave {want}"
+            ),
+            Ok(t) => {
+                let ws: Vec<Vec<f64>> = want["statistic"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(nums)
+                    .collect();
+                let wp: Vec<Vec<f64>> = want["pvalue"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(nums)
+                    .collect();
+                for i in 0..groups.len() {
+                    for j in 0..groups.len() {
+                        if ws[i][j] != 0.0 {
+                            close(
+                                &format!("tukey {name} stat {i},{j}"),
+                                t.statistic[i][j],
+                                ws[i][j],
+                            );
+                        }
+                        close_tukey(&format!("tukey {name} p {i},{j}"), t.pvalue[i][j], wp[i][j]);
+                    }
+                }
+            }
+        }
     }
 }

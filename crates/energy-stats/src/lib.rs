@@ -32,6 +32,7 @@ pub mod report;
 pub mod runs;
 pub mod special;
 pub mod trace;
+pub mod tukey;
 
 #[cfg(test)]
 mod golden;

@@ -56,7 +56,8 @@ enum Sub {
         /// Column prefix of the LaTeX table.
         #[arg(long, default_value = "CPython ")]
         column_prefix: String,
-        /// Variable of the LaTeX table: energy, power, duration or trace-energy.
+        /// Variable of the LaTeX table: energy, power, duration, trace-energy or above-baseline
+        /// (energy above the idle baseline, when a baseline.jsonl was found).
         #[arg(long, default_value = "energy")]
         variable: String,
         /// Anderson–Darling critical values: classical (Stephens 1974, the study's, SciPy ≤ 1.16)
@@ -155,8 +156,9 @@ impl TryFrom<Cli> for Config {
                     "power" | "power_w" => "power_w",
                     "duration" | "duration_s" | "time" => "duration_s",
                     "trace-energy" | "trace_energy_j" => "trace_energy_j",
+                    "above-baseline" | "energy_above_baseline_j" => "energy_above_baseline_j",
                     other => anyhow::bail!(
-                        "--variable {other:?}: use energy, power, duration or trace-energy"
+                        "--variable {other:?}: use energy, power, duration, trace-energy or above-baseline"
                     ),
                 }
                 .to_string();

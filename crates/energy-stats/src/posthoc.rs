@@ -1,8 +1,8 @@
 //! Beyond the study: pairwise comparisons with multiplicity control, effect sizes and
 //! bootstrap confidence intervals, and a verdict in plain words per pair.
 //!
-//! Per pair (a, b) of groups, in group order: Welch's t and Mann–Whitney U with Holm's
-//! step-down correction over all pairs; Hedges' g and Cliff's δ; the difference of means of b
+//! Per pair (a, b) of groups, in group order: Tukey's HSD over all groups; Welch's t and
+//! Mann–Whitney U with Holm's step-down correction over all pairs; Hedges' g and Cliff's δ; the difference of means of b
 //! relative to a in percent with a percentile bootstrap CI (independent resampling of each
 //! group, a fixed seed so reports are reproducible).
 
@@ -33,6 +33,8 @@ pub struct Pair {
     pub welch_p: Option<f64>,
     /// Welch's p after Holm's correction over all pairs.
     pub welch_p_holm: Option<f64>,
+    /// Tukey's HSD p-value of the pair (all groups, equal variances), as SciPy's `tukey_hsd`.
+    pub tukey_p: Option<f64>,
     /// Mann–Whitney U of a.
     pub mwu_u: Option<f64>,
     /// Mann–Whitney two-sided p-value, unadjusted.
@@ -127,6 +129,16 @@ pub fn pairwise(groups: &[(&str, &[f64])], quantity: &str) -> Vec<Pair> {
                 (i * 1000 + j) as u64,
                 quantity,
             ));
+        }
+    }
+    let refs: Vec<&[f64]> = groups.iter().map(|g| g.1).collect();
+    if let Ok(t) = crate::tukey::tukey_hsd(&refs) {
+        let mut k = 0;
+        for i in 0..groups.len() {
+            for j in i + 1..groups.len() {
+                pairs[k].tukey_p = Some(t.pvalue[i][j]).filter(|p| p.is_finite());
+                k += 1;
+            }
         }
     }
     let welch_holm = holm(&pairs.iter().map(|p| p.welch_p).collect::<Vec<_>>());
@@ -231,6 +243,7 @@ fn compare(a: (&str, &[f64]), b: (&str, &[f64]), seed: u64, _quantity: &str) -> 
         welch_t: w.map(|(r, _)| r.statistic),
         welch_p: w.map(|(r, _)| r.pvalue),
         welch_p_holm: None,
+        tukey_p: None,
         mwu_u: u.map(|r| r.statistic),
         mwu_p: u.map(|r| r.pvalue),
         mwu_p_holm: None,

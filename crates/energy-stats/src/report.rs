@@ -130,6 +130,10 @@ pub struct GroupReport {
     /// Energy integrated over the trace (J), when every used run's trace was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_energy_j: Option<Describe>,
+    /// Energy above the idle baseline, `(power − mean baseline power) × time` (J), when a
+    /// baseline was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub energy_above_baseline_j: Option<Describe>,
 }
 
 /// The tests on energy across groups and per group.
@@ -247,6 +251,13 @@ fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
 /// Build the report.
 pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Report {
     let modelled = force_modelled || data.modelled();
+    let baseline: Vec<f64> = data
+        .baseline
+        .iter()
+        .filter(|r| r.failed.is_none() && r.power_w.is_finite())
+        .map(|r| r.power_w)
+        .collect();
+    let baseline_w = (!baseline.is_empty()).then(|| crate::numeric::np_mean(&baseline));
     let mut groups = Vec::new();
     let mut energies: Vec<(String, Vec<f64>)> = Vec::new();
     let mut run_order = Vec::new();
@@ -283,6 +294,13 @@ pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Repo
             power_w: Describe::of(&p),
             duration_s: Describe::of(&d),
             trace_energy_j: te.filter(|v| !v.is_empty()).map(|v| Describe::of(&v)),
+            energy_above_baseline_j: baseline_w.map(|b| {
+                let above: Vec<f64> = used
+                    .iter()
+                    .map(|r| (r.power_w - b) * r.duration_s)
+                    .collect();
+                Describe::of(&above)
+            }),
         });
         let idx: Vec<f64> = used.iter().map(|r| f64::from(r.run)).collect();
         let first_run_excess_pct = (e.len() >= 3)
@@ -353,12 +371,6 @@ pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Repo
         .iter()
         .map(|(l, e)| (l.as_str(), e.as_slice()))
         .collect();
-    let baseline: Vec<f64> = data
-        .baseline
-        .iter()
-        .filter(|r| r.failed.is_none())
-        .map(|r| r.power_w)
-        .collect();
     Report {
         schema: REPORT_SCHEMA,
         modelled,
@@ -402,16 +414,21 @@ fn describe_of(g: &GroupReport, variable: &str) -> Option<Describe> {
         "power_w" => Some(g.power_w.clone()),
         "duration_s" => Some(g.duration_s.clone()),
         "trace_energy_j" => g.trace_energy_j.clone(),
+        "energy_above_baseline_j" => g.energy_above_baseline_j.clone(),
         _ => None,
     }
 }
 
 /// The variables of the describe tables, with their titles.
-pub const VARIABLES: [(&str, &str); 4] = [
+pub const VARIABLES: [(&str, &str); 5] = [
     ("energy_j", "Energy (J)"),
     ("power_w", "Mean power (W)"),
     ("duration_s", "Scenario time (s)"),
     ("trace_energy_j", "Energy from the trace, ΣP·Δt (J)"),
+    (
+        "energy_above_baseline_j",
+        "Energy above the idle baseline (J)",
+    ),
 ];
 
 /// Markdown for people.
@@ -487,7 +504,7 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "\n## Pairwise comparisons of energy\n");
     let _ = writeln!(
         s,
-        "Welch's t and Mann–Whitney U with Holm's correction; 95 % bootstrap CIs ({} resamples).\n",
+        "Welch's t and Mann–Whitney U with Holm's correction, Tukey's HSD; 95 % bootstrap CIs ({} resamples).\n",
         crate::posthoc::BOOTSTRAP_RESAMPLES
     );
     for p in &r.pairwise {
@@ -495,7 +512,7 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n| a | b | Δ mean % | 95 % CI | Δ median % | Welch p (Holm) | MWU p (Holm) | Hedges' g [CI] | Cliff's δ |\n|---|---|---:|---|---:|---:|---:|---|---:|"
+        "\n| a | b | Δ mean % | 95 % CI | Δ median % | Welch p (Holm) | MWU p (Holm) | Tukey HSD p | Hedges' g [CI] | Cliff's δ |\n|---|---|---:|---|---:|---:|---:|---:|---|---:|"
     );
     for p in &r.pairwise {
         let ci = match (p.ci_low_pct, p.ci_high_pct) {
@@ -509,13 +526,14 @@ pub fn markdown(r: &Report) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {ci} | {} | {} | {} | {g} | {} |",
+            "| {} | {} | {} | {ci} | {} | {} | {} | {} | {g} | {} |",
             p.a,
             p.b,
             cell(p.mean_diff_pct, 2),
             cell(p.median_diff_pct, 2),
             p.welch_p_holm.map_or("n/a".into(), pval),
             p.mwu_p_holm.map_or("n/a".into(), pval),
+            p.tukey_p.map_or("n/a".into(), pval),
             cell(p.cliffs_delta, 2),
         );
     }
@@ -719,6 +737,7 @@ pub fn csv(r: &Report) -> String {
             "",
         );
         row("pairwise", &g, "energy_j", "mwu_p_holm", p.mwu_p_holm, "");
+        row("pairwise", &g, "energy_j", "tukey_p", p.tukey_p, "");
         row("pairwise", &g, "energy_j", "hedges_g", p.hedges_g, "");
         row(
             "pairwise",

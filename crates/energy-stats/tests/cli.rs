@@ -378,6 +378,11 @@ fn run_records_modelled_failed_and_warmup_runs() {
     }
     lines.push(record("3.12", 5, 1.0, 100.0, "failed", "otii-sim"));
     std::fs::write(dir.join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
+    let base = [
+        record("idle", 1, 0.5, 60.0, "ok", "otii-sim"),
+        record("idle", 2, 0.7, 60.0, "ok", "otii-sim"),
+    ];
+    std::fs::write(dir.join("baseline.jsonl"), base.join("\n") + "\n").unwrap();
     let out = bin()
         .args(["report", "--format", "json", "--no-cache"])
         .arg(&dir)
@@ -391,6 +396,13 @@ fn run_records_modelled_failed_and_warmup_runs() {
     assert_eq!(r["groups"][0]["runs_warmup"], 1);
     assert_eq!(r["groups"][0]["runs_failed"], 1);
     assert_eq!(r["failed_runs"][0]["run"], 5);
+    // The idle baseline (mean 0.6 W) is reported and subtracted, never a group of its own.
+    assert_eq!(r["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(r["baseline_power_w"]["count"], 2);
+    let above = r["groups"][0]["energy_above_baseline_j"]["min"]
+        .as_f64()
+        .unwrap();
+    assert!((above - (1.01 - 0.6) * 100.0).abs() < 1e-9, "{above}");
     // One group: the across-group tests are not computable, said so, never NaN.
     assert_eq!(r["tests"]["anova"]["pvalue"], Value::Null);
     assert!(r["tests"]["anova"]["not_computable"]
@@ -457,6 +469,36 @@ fn edge_cases_are_not_computable_entries_not_panics() {
         .write_stdin(table)
         .assert()
         .success();
+}
+
+#[test]
+fn a_group_whose_runs_all_failed_is_reported_empty_not_dropped() {
+    let t = tempfile::tempdir().unwrap();
+    let table = t.path().join("runs.jsonl");
+    let mut lines: Vec<String> = (1..=3)
+        .map(|i| record("3.9", i, 1.0 + f64::from(i) / 100.0, 90.0, "ok", "otii"))
+        .collect();
+    lines.push(record("3.11", 1, 1.0, 90.0, "failed", "otii"));
+    std::fs::write(&table, lines.join("\n") + "\n").unwrap();
+    let out = bin()
+        .args(["report", "--format", "json"])
+        .arg(&table)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no usable runs in group(s) 3.11"));
+    let r = json(&out.get_output().stdout);
+    assert_eq!(r["groups"][1]["energy_j"]["count"], 0);
+    assert_eq!(r["groups"][1]["energy_j"]["mean"], Value::Null);
+    assert!(r["tests"]["anova"]["not_computable"]
+        .as_str()
+        .unwrap()
+        .contains("empty"));
+    bin()
+        .args(["report", "--format", "latex"])
+        .arg(&table)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("count & 3.000000 & 0.000000"));
 }
 
 #[test]
