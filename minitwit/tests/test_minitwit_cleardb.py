@@ -162,3 +162,27 @@ def test_no_database_connection_stays_open_between_requests(app):
     workers = worker_pids(app)
     assert len(workers) == 2
     assert {pid: open_db_files(pid, app.db) for pid in workers} == {pid: [] for pid in workers}
+
+
+def test_cleardb_loads_multiline_literals_comments_and_transactions(own_server, tmp_path):
+    # Regression: the seed is loaded statement by statement (PyPy's executescript took about
+    # a minute on the full seed). Literals may hold ";", newlines and '' quotes.
+    seed = tmp_path / "tricky-seed.sql"
+    seed.write_text(
+        "-- a comment line;\n"
+        "BEGIN TRANSACTION;\n"
+        "insert into user values (1, 'A B', 'a@b', 'x');\n"
+        "insert into message values (1, 1, 'ends with a semicolon;\n"
+        "-- not a comment;\n"
+        "it''s still the same text;', 1, 0);\n"
+        "insert into message values (2, 1, 'two', 2, 0)\n"
+        "  ;\n"
+        "COMMIT;\n"
+    )
+    srv = own_server("tricky", seed=seed)
+    assert srv.get("/cleardb").status_code == 302
+    assert srv.query("select count(*) from user") == [(1,)]
+    assert srv.query("select text from message order by message_id") == [
+        ("ends with a semicolon;\n-- not a comment;\nit's still the same text;",),
+        ("two",),
+    ]
