@@ -60,6 +60,8 @@ pub struct Run {
     pub failed: Option<String>,
     /// Whether the power was modelled (simulated meter) rather than measured.
     pub modelled: bool,
+    /// HTTP requests the load sent during the run, when the run record says.
+    pub requests: Option<u64>,
 }
 
 impl Run {
@@ -73,6 +75,14 @@ impl Run {
     /// Mean of the trace (W), when the trace was read.
     pub fn trace_power_w(&self) -> Option<f64> {
         self.trace_summary.as_ref().map(TraceSummary::mean_w)
+    }
+
+    /// Energy per HTTP request of the load (J), when the request count is known.
+    pub fn energy_per_request_j(&self) -> Option<f64> {
+        self.requests
+            .filter(|&n| n > 0)
+            .map(|n| self.energy_j / n as f64)
+            .filter(|v| v.is_finite())
     }
 
     /// A warm-up run (run 0), left out of the statistics by default.
@@ -311,6 +321,7 @@ fn read_group_dir(
                 failed: (!opts.read_traces)
                     .then(|| "trace not read (--no-traces) and no log or run records".to_string()),
                 modelled: false,
+                requests: None,
             })
             .collect()
     } else {
@@ -350,6 +361,7 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
                 sample_rate_hz: STUDY_RATE_HZ,
                 failed: None,
                 modelled: false,
+                requests: None,
             }),
             Err(why) if opts.keep_going => runs.push(Run {
                 label: label.to_string(),
@@ -364,6 +376,7 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
                 sample_rate_hz: STUDY_RATE_HZ,
                 failed: Some(why),
                 modelled: false,
+                requests: None,
             }),
             Err(why) => return Err(InputError::Bad(format!("{origin}: {why}"))),
         }
@@ -373,6 +386,7 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
 
 fn run_from_record(r: RunRecord, origin: String) -> Run {
     let modelled = r.meter.is_modelled() || r.power_model.is_some() || r.meter == Meter::OtiiSim;
+    let requests = r.load.as_ref().map(|l| l.requests);
     let failed = match r.status {
         Status::Ok => None,
         Status::Failed => Some(r.reason.clone().unwrap_or_else(|| "failed".into())),
@@ -394,6 +408,7 @@ fn run_from_record(r: RunRecord, origin: String) -> Run {
         },
         failed,
         modelled,
+        requests,
     }
 }
 
@@ -490,6 +505,7 @@ pub fn read_csv_table(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<
                 sample_rate_hz: STUDY_RATE_HZ,
                 failed: None,
                 modelled: false,
+                requests: None,
             }),
             Err(why) if opts.keep_going => out.push(Run {
                 label,
@@ -504,6 +520,7 @@ pub fn read_csv_table(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<
                 sample_rate_hz: STUDY_RATE_HZ,
                 failed: Some(why),
                 modelled: false,
+                requests: None,
             }),
             Err(why) => return Err(InputError::Bad(why)),
         }

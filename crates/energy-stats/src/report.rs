@@ -130,6 +130,9 @@ pub struct GroupReport {
     /// Energy integrated over the trace (J), when every used run's trace was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_energy_j: Option<Describe>,
+    /// Energy per HTTP request of the load (J), when every used run's record counts requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub energy_per_request_j: Option<Describe>,
     /// Energy above the idle baseline, `(power − mean baseline power) × time` (J), when a
     /// baseline was found.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -278,6 +281,7 @@ pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Repo
         let p: Vec<f64> = used.iter().map(|r| r.power_w).collect();
         let d: Vec<f64> = used.iter().map(|r| r.duration_s).collect();
         let te: Option<Vec<f64>> = used.iter().map(|r| r.trace_energy_j()).collect();
+        let epr: Option<Vec<f64>> = used.iter().map(|r| r.energy_per_request_j()).collect();
         groups.push(GroupReport {
             label: g.label.clone(),
             runs_used: used.len(),
@@ -294,6 +298,7 @@ pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Repo
             power_w: Describe::of(&p),
             duration_s: Describe::of(&d),
             trace_energy_j: te.filter(|v| !v.is_empty()).map(|v| Describe::of(&v)),
+            energy_per_request_j: epr.filter(|v| !v.is_empty()).map(|v| Describe::of(&v)),
             energy_above_baseline_j: baseline_w.map(|b| {
                 let above: Vec<f64> = used
                     .iter()
@@ -415,12 +420,13 @@ fn describe_of(g: &GroupReport, variable: &str) -> Option<Describe> {
         "duration_s" => Some(g.duration_s.clone()),
         "trace_energy_j" => g.trace_energy_j.clone(),
         "energy_above_baseline_j" => g.energy_above_baseline_j.clone(),
+        "energy_per_request_j" => g.energy_per_request_j.clone(),
         _ => None,
     }
 }
 
 /// The variables of the describe tables, with their titles.
-pub const VARIABLES: [(&str, &str); 5] = [
+pub const VARIABLES: [(&str, &str); 6] = [
     ("energy_j", "Energy (J)"),
     ("power_w", "Mean power (W)"),
     ("duration_s", "Scenario time (s)"),
@@ -429,6 +435,7 @@ pub const VARIABLES: [(&str, &str); 5] = [
         "energy_above_baseline_j",
         "Energy above the idle baseline (J)",
     ),
+    ("energy_per_request_j", "Energy per HTTP request (J)"),
 ];
 
 /// Markdown for people.
@@ -507,6 +514,9 @@ pub fn markdown(r: &Report) -> String {
         "Welch's t and Mann–Whitney U with Holm's correction, Tukey's HSD; 95 % bootstrap CIs ({} resamples).\n",
         crate::posthoc::BOOTSTRAP_RESAMPLES
     );
+    if r.pairwise.is_empty() {
+        let _ = writeln!(s, "(needs at least 2 groups)");
+    }
     for p in &r.pairwise {
         let _ = writeln!(s, "- {}", p.verdict);
     }

@@ -28,6 +28,10 @@ pub struct RunRow<'a> {
     pub trace_energy_j: Option<f64>,
     /// Samples in the trace.
     pub samples: Option<u64>,
+    /// HTTP requests of the load, when the run record says.
+    pub requests: Option<u64>,
+    /// Energy per request (J), when the request count is known.
+    pub energy_per_request_j: Option<f64>,
     /// Where the power number came from.
     pub source: Source,
     /// File and line the run was read from.
@@ -61,6 +65,8 @@ pub fn row(r: &Run) -> RunRow<'_> {
         trace_power_avg_w: r.trace_power_w(),
         trace_energy_j: r.trace_energy_j(),
         samples: r.trace_summary.as_ref().map(|t| t.samples),
+        requests: r.requests,
+        energy_per_request_j: r.energy_per_request_j(),
         source: r.source,
         origin: &r.origin,
         modelled: r.modelled,
@@ -95,7 +101,7 @@ fn field(text: &str) -> String {
 pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<()> {
     writeln!(
         out,
-        "label,run,status,power_avg_w,duration_s,energy_j,trace_power_avg_w,trace_energy_j,samples,source,origin,modelled,reason"
+        "label,run,status,power_avg_w,duration_s,energy_j,trace_power_avg_w,trace_energy_j,samples,requests,energy_per_request_j,source,origin,modelled,reason"
     )?;
     for g in &data.groups {
         for r in &g.runs {
@@ -106,7 +112,7 @@ pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<(
                 .unwrap_or_default();
             writeln!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 field(x.label),
                 x.run,
                 x.status,
@@ -116,6 +122,8 @@ pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<(
                 opt(x.trace_power_avg_w),
                 opt(x.trace_energy_j),
                 opt(x.samples),
+                opt(x.requests),
+                opt(x.energy_per_request_j),
                 source,
                 field(x.origin),
                 x.modelled,

@@ -253,7 +253,7 @@ fn traces_alone_make_a_group() {
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[1].starts_with("pypy3.9,1,ok,1,2,2,1,2,20000,trace,"),
+        lines[1].starts_with("pypy3.9,1,ok,1,2,2,1,2,20000,,,trace,"),
         "{}",
         lines[1]
     );
@@ -356,6 +356,7 @@ fn record(label: &str, run: u32, power: f64, duration: f64, status: &str, meter:
         "samples": 100, "power_min_w": power, "power_max_w": power, "power_avg_w": power,
         "current_avg_a": power / 5.0, "voltage_avg_v": 5.0, "energy_j": power * duration,
         "trace_energy_j": power * duration, "meter": meter, "status": status,
+        "load": {"requests": 1000, "errors": 0, "by_status": {"200": 1000}},
     })
     .to_string()
 }
@@ -403,6 +404,13 @@ fn run_records_modelled_failed_and_warmup_runs() {
         .as_f64()
         .unwrap();
     assert!((above - (1.01 - 0.6) * 100.0).abs() < 1e-9, "{above}");
+    let per_request = r["groups"][0]["energy_per_request_j"]["max"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (per_request - 1.04 * 100.0 / 1000.0).abs() < 1e-12,
+        "{per_request}"
+    );
     // One group: the across-group tests are not computable, said so, never NaN.
     assert_eq!(r["tests"]["anova"]["pvalue"], Value::Null);
     assert!(r["tests"]["anova"]["not_computable"]
