@@ -212,6 +212,8 @@ pub struct Inventory {
     pub identity: Option<PathBuf>,
     /// TCP connect timeout, seconds.
     pub connect_timeout_s: u32,
+    /// Seconds of silence on a connection after which a keepalive probes the host.
+    pub keepalive_s: u32,
     /// The Otii.
     pub otii: Otii,
     /// MiniTwit.
@@ -593,10 +595,21 @@ impl<'a> Parser<'a> {
             ],
         );
 
-        let (mut known_hosts, mut identity, mut connect_timeout_s) =
-            (self.path("~/.ssh/known_hosts"), None, 10);
+        let (mut known_hosts, mut identity, mut connect_timeout_s, mut keepalive_s) =
+            (self.path("~/.ssh/known_hosts"), None, 10, 30);
         if let Some(t) = self.table(root, "testbed", 1) {
-            self.unknown_keys(&t, &["known_hosts", "identity", "connect_timeout_s"]);
+            self.unknown_keys(
+                &t,
+                &[
+                    "known_hosts",
+                    "identity",
+                    "connect_timeout_s",
+                    "keepalive_s",
+                ],
+            );
+            if let Some(Some(n)) = self.int(&t, "keepalive_s", 1, 3600) {
+                keepalive_s = u32::try_from(n).unwrap_or(30);
+            }
             if let Some((s, _)) = self.string(&t, "known_hosts", false) {
                 known_hosts = self.path(&s);
             }
@@ -706,6 +719,7 @@ impl<'a> Parser<'a> {
             known_hosts,
             identity,
             connect_timeout_s,
+            keepalive_s,
             otii,
             minitwit,
             clients,

@@ -73,6 +73,7 @@ impl Env {
             known_hosts: self.inventory.known_hosts.clone(),
             identity: self.inventory.identity.clone(),
             connect_timeout: Duration::from_secs(u64::from(self.inventory.connect_timeout_s)),
+            keepalive_s: self.inventory.keepalive_s,
         }
     }
 

@@ -141,12 +141,17 @@ pub struct SshConfig {
     pub identity: Option<PathBuf>,
     /// Connect and handshake timeout.
     pub connect_timeout: Duration,
+    /// Seconds of silence after which a keepalive probes the peer.
+    pub keepalive_s: u32,
 }
 
 /// An authenticated SSH session to one host.
 pub struct SshTransport {
     session: Session,
     label: String,
+    /// One SFTP channel for the whole connection: opening one per file runs into sshd's
+    /// MaxSessions (10) when closed channels are not reaped fast enough.
+    sftp: Option<ssh2::Sftp>,
 }
 
 /// A host key as offered by the server.
@@ -287,16 +292,35 @@ impl SshTransport {
         }
         // Long steps (package installs, pip) may print nothing for minutes.
         session.set_timeout(0);
-        session.set_keepalive(true, 30);
-        Ok(Self { session, label })
+        session.set_keepalive(true, cfg.keepalive_s);
+        Ok(Self {
+            session,
+            label,
+            sftp: None,
+        })
+    }
+
+    fn sftp(&mut self) -> Result<&ssh2::Sftp, SshError> {
+        if self.sftp.is_none() {
+            let sftp = op(&self.label, "starting SFTP", self.session.sftp())?;
+            self.sftp = Some(sftp);
+        }
+        self.sftp.as_ref().ok_or_else(|| SshError::Session {
+            op: format!("starting SFTP on {}", self.label),
+            source: ssh2::Error::unknown(),
+        })
     }
 
     fn op<T>(&self, what: &str, r: Result<T, ssh2::Error>) -> Result<T, SshError> {
-        r.map_err(|source| SshError::Session {
-            op: format!("{what} on {}", self.label),
-            source,
-        })
+        op(&self.label, what, r)
     }
+}
+
+fn op<T>(label: &str, what: &str, r: Result<T, ssh2::Error>) -> Result<T, SshError> {
+    r.map_err(|source| SshError::Session {
+        op: format!("{what} on {label}"),
+        source,
+    })
 }
 
 fn verify_host_key(
@@ -342,7 +366,7 @@ fn verify_host_key(
 
 impl Transport for SshTransport {
     fn size(&mut self, remote: &str) -> Option<u64> {
-        let sftp = self.session.sftp().ok()?;
+        let sftp = self.sftp().ok()?;
         sftp.stat(Path::new(remote)).ok().and_then(|st| st.size)
     }
 
@@ -368,10 +392,31 @@ impl Transport for SshTransport {
         let mut answered = opts.password.is_none();
         let mut buf = [0u8; 8192];
         loop {
-            let n = ch.read(&mut buf).map_err(|source| SshError::Io {
-                op: format!("reading output from {}", self.label),
-                source,
-            })?;
+            let n = match ch.read(&mut buf) {
+                Ok(n) => n,
+                // With keepalive on, libssh2 gives up waiting after one interval of silence
+                // (pip, pyenv builds are quiet for minutes): probe the peer and keep waiting.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                    ) =>
+                {
+                    self.session
+                        .keepalive_send()
+                        .map_err(|source| SshError::Session {
+                            op: format!("keepalive while waiting for output from {}", self.label),
+                            source,
+                        })?;
+                    continue;
+                }
+                Err(source) => {
+                    return Err(SshError::Io {
+                        op: format!("reading output from {}", self.label),
+                        source,
+                    })
+                }
+            };
             if n == 0 {
                 break;
             }
@@ -406,9 +451,11 @@ impl Transport for SshTransport {
     }
 
     fn put(&mut self, remote: &str, data: &mut dyn Read, mode: i32) -> Result<u64, SshError> {
-        let sftp = self.op("starting SFTP", self.session.sftp())?;
+        let label = self.label.clone();
+        let sftp = self.sftp()?;
         let tmp = format!("{remote}.partial");
-        let mut file = self.op(
+        let mut file = op(
+            &label,
             &format!("creating {tmp}"),
             sftp.open_mode(
                 Path::new(&tmp),
@@ -420,7 +467,7 @@ impl Transport for SshTransport {
         let copied = io::copy(data, &mut file)
             .and_then(|n| file.flush().map(|()| n))
             .map_err(|source| SshError::Io {
-                op: format!("writing {remote} on {}", self.label),
+                op: format!("writing {remote} on {label}"),
                 source,
             });
         let n = match copied {
@@ -436,7 +483,7 @@ impl Transport for SshTransport {
         if let Err(source) = closed {
             let _ = sftp.unlink(Path::new(&tmp));
             return Err(SshError::Session {
-                op: format!("closing {remote} on {}", self.label),
+                op: format!("closing {remote} on {label}"),
                 source,
             });
         }
@@ -447,7 +494,8 @@ impl Transport for SshTransport {
             .is_err()
         {
             let _ = sftp.unlink(Path::new(remote));
-            self.op(
+            op(
+                &label,
                 &format!("renaming {tmp} to {remote}"),
                 sftp.rename(Path::new(&tmp), Path::new(remote), None),
             )?;
@@ -456,14 +504,16 @@ impl Transport for SshTransport {
     }
 
     fn mkdir_p(&mut self, remote: &str) -> Result<(), SshError> {
-        let sftp = self.op("starting SFTP", self.session.sftp())?;
+        let label = self.label.clone();
+        let sftp = self.sftp()?;
         let mut path = PathBuf::new();
         for part in Path::new(remote).components() {
             path.push(part);
             if sftp.stat(&path).is_ok() {
                 continue;
             }
-            self.op(
+            op(
+                &label,
                 &format!("creating directory {}", path.display()),
                 sftp.mkdir(&path, 0o755),
             )?;

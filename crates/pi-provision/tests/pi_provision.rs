@@ -314,7 +314,9 @@ fn inventory(
 ) -> PathBuf {
     let root = env_path("CPE_ROOT");
     let mut t = format!(
-        "[testbed]\nknown_hosts = \"{}\"\nidentity = \"{}\"\nconnect_timeout_s = 3\n\n\
+        "[testbed]\nknown_hosts = \"{}\"\nidentity = \"{}\"\nconnect_timeout_s = 3\n\
+         # Shorter than the quiet phases of pip: silence must never be taken for a dead host.\n\
+         keepalive_s = 1\n\n\
          [otii]\naddress = \"10.213.0.1\"\n\n\
          [minitwit]\nport = 5000\nsource = \"{}\"\nseed_sql = \"{}\"\nwheelhouse = \"{}\"\n\n\
          [clients]\nagent = \"{}\"\nagent_args = [{}]\n",
