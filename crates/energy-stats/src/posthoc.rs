@@ -123,12 +123,7 @@ pub fn pairwise(groups: &[(&str, &[f64])], quantity: &str) -> Vec<Pair> {
     let mut pairs = Vec::new();
     for i in 0..groups.len() {
         for j in i + 1..groups.len() {
-            pairs.push(compare(
-                groups[i],
-                groups[j],
-                (i * 1000 + j) as u64,
-                quantity,
-            ));
+            pairs.push(compare(groups[i], groups[j], (i * 1000 + j) as u64));
         }
     }
     let refs: Vec<&[f64]> = groups.iter().map(|g| g.1).collect();
@@ -174,13 +169,13 @@ fn verdict(p: &Pair, quantity: &str) -> String {
         )
     } else {
         format!(
-            "{} and {} use the same {quantity} within the noise: difference {:+.1} % [{:+.1}, {:+.1}] (Welch, Holm-adjusted p = {holm})",
+            "{} vs {}: no significant difference in {quantity}, {:+.1} % [{:+.1}, {:+.1}] (Welch, Holm-adjusted p = {holm})",
             p.b, p.a, d, lo, hi
         )
     }
 }
 
-fn compare(a: (&str, &[f64]), b: (&str, &[f64]), seed: u64, _quantity: &str) -> Pair {
+fn compare(a: (&str, &[f64]), b: (&str, &[f64]), seed: u64) -> Pair {
     let (la, xa) = a;
     let (lb, xb) = b;
     let w = welch(xa, xb).ok();
@@ -283,6 +278,21 @@ mod tests {
         let d = v.mean_diff_pct.unwrap();
         assert!(lo < d && d < hi, "{lo} {d} {hi}");
         assert_eq!(v.cliffs_delta, Some(-1.0));
+    }
+
+    #[test]
+    fn overlapping_groups_are_not_called_different() {
+        let a = [10.0, 11.0, 9.0, 10.5, 9.5];
+        let b = [10.2, 10.8, 9.1, 10.4, 9.9];
+        let p = pairwise(&[("3.9", &a), ("3.11", &b)], "energy");
+        assert!(!p[0].significant);
+        assert!(
+            p[0].verdict
+                .starts_with("3.11 vs 3.9: no significant difference in energy, +"),
+            "{}",
+            p[0].verdict
+        );
+        assert!(p[0].tukey_p.is_some_and(|t| t > 0.5));
     }
 
     #[test]
