@@ -165,6 +165,23 @@ fn latex_is_the_study_table() {
     );
 }
 
+/// pandas' own `describe().to_latex()` (from the golden fixtures), byte for byte — except that
+/// `25%` is written `25\%`: pandas leaves the `%` bare, which LaTeX reads as a comment.
+#[test]
+fn latex_equals_pandas_to_latex() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/golden.json");
+    let golden: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let case = &golden["latex"];
+    let out = bin()
+        .args(["report", "-", "--format", "latex"])
+        .write_stdin(case["table_csv"].as_str().unwrap())
+        .assert()
+        .success();
+    let got = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let want = case["expected"].as_str().unwrap().replace("% &", "\\% &");
+    assert_eq!(got, want);
+}
+
 #[test]
 fn markdown_and_csv_reports_render() {
     let t = tempfile::tempdir().unwrap();
