@@ -22,14 +22,14 @@ import time
 
 
 def run_measured(argv, stdout_path, stderr_path):
-    """Runs argv; returns (exit code, wall seconds, peak RSS bytes)."""
+    """Runs argv; returns (exit code, wall seconds, peak RSS bytes, CPU seconds user+system)."""
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, stdout=out, stderr=err)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, wall, usage.ru_maxrss * 1024
+    return p.returncode, wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def csv_digest(path):
@@ -80,7 +80,7 @@ def main():
         addr = hello["listening"]
         port = int(addr.rsplit(":", 1)[1])
 
-        rc, rust_wall, rust_rss = run_measured(
+        rc, rust_wall, rust_rss, rust_cpu = run_measured(
             [os.path.join(args.bin_dir, "otii-capture"), "--otii", addr, "fetch",
              "--out", rust_dir, "--timings"],
             os.path.join(args.work, "rust.out"), os.path.join(args.work, "rust.err"))
@@ -91,7 +91,7 @@ def main():
             if line.startswith("timings: "):
                 timings = json.loads(line[len("timings: "):])
 
-        rc, py_wall, py_rss = run_measured(
+        rc, py_wall, py_rss, py_cpu = run_measured(
             [args.python, os.path.join(os.path.dirname(__file__), "peer.py"),
              "--port", str(port), "--out", py_dir, "--xz", args.py_xz],
             os.path.join(args.work, "python.out"), os.path.join(args.work, "python.err"))
@@ -108,11 +108,13 @@ def main():
     result = {
         "samples_per_channel": int(args.seconds * args.rate),
         "python_xz": args.py_xz,
-        "rust": {"wall_s": rust_wall, "peak_rss_bytes": rust_rss, "file_bytes": os.path.getsize(rust_file),
+        "load_average_1min": os.getloadavg()[0],
+        "rust": {"wall_s": rust_wall, "cpu_s": rust_cpu, "peak_rss_bytes": rust_rss, "file_bytes": os.path.getsize(rust_file),
                  "stages": timings, "decode_s_python_lzma": rust_decode},
-        "python": {"wall_s": py_wall, "peak_rss_bytes": py_rss, "file_bytes": os.path.getsize(py_file),
+        "python": {"wall_s": py_wall, "cpu_s": py_cpu, "peak_rss_bytes": py_rss, "file_bytes": os.path.getsize(py_file),
                    "stages": py_stages, "decode_s_python_lzma": py_decode},
         "speedup": py_wall / rust_wall,
+        "cpu_ratio": py_cpu / rust_cpu,
         "memory_ratio": rust_rss / py_rss,
         "identical_csv": rust_sha == py_sha and rust_csv == py_csv,
         "csv_bytes": rust_csv,
@@ -122,12 +124,13 @@ def main():
     mb = 1 << 20
     print(f"""
 bench-capture: {result['samples_per_channel']:,} samples x 3 channels, {rust_csv / mb:.1f} MiB of CSV
-                      wall       peak RSS   file
-  otii-capture fetch  {rust_wall:7.2f} s  {rust_rss / mb:8.1f} MiB  {os.path.getsize(rust_file) / mb:.1f} MiB
+                      wall       CPU        peak RSS   file
+  otii-capture fetch  {rust_wall:7.2f} s  {rust_cpu:7.2f} s  {rust_rss / mb:8.1f} MiB  {os.path.getsize(rust_file) / mb:.1f} MiB
     protocol {timings.get('protocol_s', 0):.2f} s, CSV {timings.get('csv_s', 0):.2f} s, xz {timings.get('xz_s', 0):.2f} s (waiting on the encoder)
-  python peer ({args.py_xz:6}) {py_wall:7.2f} s  {py_rss / mb:8.1f} MiB  {os.path.getsize(py_file) / mb:.1f} MiB
+  python peer ({args.py_xz:6}) {py_wall:7.2f} s  {py_cpu:7.2f} s  {py_rss / mb:8.1f} MiB  {os.path.getsize(py_file) / mb:.1f} MiB
     fetch {py_stages['fetch_s']:.2f} s, DataFrame {py_stages['dataframe_s']:.2f} s, to_csv{'+xz' if args.py_xz == 'pandas' else ''} {py_stages['to_csv_s']:.2f} s
-  speed-up {result['speedup']:.1f}x, memory {result['memory_ratio']:.3f} of the peer's, identical CSV text: {result['identical_csv']}
+  speed-up {result['speedup']:.1f}x wall, {result['cpu_ratio']:.1f}x CPU; memory {result['memory_ratio']:.3f} of the peer's; identical CSV text: {result['identical_csv']}
+  (1-minute load average at the end: {result['load_average_1min']:.1f} on {os.cpu_count()} CPUs; the simulator's own CPU is in neither figure)
 """, file=sys.stderr)
     if not result["identical_csv"]:
         raise SystemExit("the two traces differ")
