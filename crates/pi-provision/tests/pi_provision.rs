@@ -956,6 +956,8 @@ enum Console {
     ExpiredPassword,
     /// `service netif restart` fails.
     NetifFails,
+    /// A root shell is already open (someone logged in by hand).
+    LoggedIn,
 }
 
 /// A scripted serial console on the master side of a pty: getty's banner and login prompt,
@@ -979,20 +981,28 @@ fn scripted_console(
             }
             return received;
         }
-        say(
-            &mut master,
-            "\r\nFreeBSD/arm (generic) (ttyu0)\r\n\r\nlogin: ",
-        );
+        let prompt = "root@generic:~ # ";
+        if kind == Console::LoggedIn {
+            say(&mut master, prompt);
+        } else {
+            say(
+                &mut master,
+                "\r\nFreeBSD/arm (generic) (ttyu0)\r\n\r\nlogin: ",
+            );
+        }
         #[derive(PartialEq)]
         enum State {
             Login,
             Password,
             Shell,
         }
-        let mut state = State::Login;
+        let mut state = if kind == Console::LoggedIn {
+            State::Shell
+        } else {
+            State::Login
+        };
         let mut line = Vec::new();
         let mut buf = [0u8; 256];
-        let prompt = "root@generic:~ # ";
         while !stop.load(Ordering::SeqCst) {
             let n = match master.read(&mut buf) {
                 Ok(n) => n,
@@ -1028,6 +1038,7 @@ fn scripted_console(
                             state = State::Shell;
                         }
                     }
+                    State::Shell if text.is_empty() => say(&mut master, &format!("\r\n{prompt}")),
                     State::Shell => {
                         say(&mut master, &format!("{text}\r\n"));
                         if text == "exit" {
@@ -1141,6 +1152,19 @@ fn console_first_boot_over_a_pty() {
     assert!(err.contains("server | ==> enable sshd"), "{err}");
 }
 
+/// A shell that is already open is used as it is, without logging in again.
+#[test]
+fn console_uses_an_open_shell() {
+    let (code, out, err, received) = run_console(Console::LoggedIn, None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"hostname\":\"server\""), "{out}");
+    assert!(!err.contains("logging in as"), "{err}");
+    assert!(
+        received.iter().any(|l| l.contains("sysrc hostname=server")),
+        "{received:?}"
+    );
+}
+
 /// A refused login, an unexpected prompt, silence and a failing command are clear errors.
 #[test]
 fn console_failures_are_clear_errors() {
@@ -1177,4 +1201,44 @@ fn console_failures_are_clear_errors() {
         !received.iter().any(|l| l.contains("sshd_enable")),
         "went on after a failure: {received:?}"
     );
+}
+
+/// Ctrl-C (SIGINT) ends the tool with exit status 130, here while it waits on a silent console.
+#[test]
+fn interrupt_exits_130() {
+    let (_master, slave) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
+    let slave_path = serialport::SerialPort::name(&slave).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id.pub");
+    fs::write(
+        &key,
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheTest controller\n",
+    )
+    .unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/testbed.example.toml");
+    let child = Command::new(BIN)
+        .arg("-i")
+        .arg(&example)
+        .args([
+            "console",
+            "--port",
+            &slave_path,
+            "--host",
+            "server",
+            "--timeout",
+            "30",
+            "--public-key",
+        ])
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    sh(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("pi-provision: interrupted"), "{err}");
 }
