@@ -105,7 +105,7 @@ DEMO     := data/demo
 demo: RUNS ?= 3
 demo: COOLDOWN ?= 1
 demo: BASELINE ?= 3
-demo: RATE ?= 1000
+demo: RATE ?= 10000
 
 demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
 	@mkdir -p $(DEMO)
@@ -117,13 +117,17 @@ demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
 
 demo-report:
 	@mkdir -p $(DEMO)/figures
-	$(BIN)/energy-stats report $(DEMO)/out/*/ --format json > $(DEMO)/report.json.tmp && mv $(DEMO)/report.json.tmp $(DEMO)/report.json
-	$(BIN)/energy-stats report $(DEMO)/out/*/ --format latex > $(DEMO)/table.tex.tmp && mv $(DEMO)/table.tex.tmp $(DEMO)/table.tex
+	$(BIN)/energy-stats report $(DEMO)/out/*/ --format json -o $(DEMO)/report.json
+	$(BIN)/energy-stats report $(DEMO)/out/*/ --format latex -o $(DEMO)/table.tex
 	$(BIN)/energy-stats plot $(DEMO)/out/*/ --out $(DEMO)/figures --format svg
-	$(BIN)/energy-stats report $(DEMO)/out/*/ --format markdown --figures figures > $(DEMO)/report.md.tmp && mv $(DEMO)/report.md.tmp $(DEMO)/report.md
+	$(BIN)/energy-stats plot $(DEMO)/out/*/ --out $(DEMO)/figures --format png
+	$(BIN)/energy-stats report $(DEMO)/out/*/ --format markdown -o $(DEMO)/.report-body.md
+	@{ cat $(DEMO)/.report-body.md; printf '\n## Figures\n\n'; \
+	   for f in $(DEMO)/figures/*.svg; do n=$$(basename $$f .svg); printf -- '- [%s](figures/%s.svg) ([PNG](figures/%s.png))\n' $$n $$n $$n; done; \
+	 } > $(DEMO)/.report.md.tmp && mv $(DEMO)/.report.md.tmp $(DEMO)/report.md && rm -f $(DEMO)/.report-body.md
 	@echo >&2
 	@echo "demo: report in $(DEMO)/report.md (LaTeX table $(DEMO)/table.tex, figures in $(DEMO)/figures/)" >&2
-	@$(BIN)/energy-stats headline $(DEMO)/report.json >&2
+	@$(BIN)/experiment headline $(DEMO)/report.json >&2
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -13,6 +13,7 @@
 //! itself.
 //!
 //! # Layout
+//! - `headline.rs`: the one-line conclusions from an energy-stats report.
 //! - `plan.rs`: [`Plan`], [`Order`]: the reproducible run order.
 //! - `server.rs`: [`Server`] backends: a local MiniTwit under gunicorn per interpreter venv, or
 //!   the testbed's server Pi through `pi-provision`.
@@ -21,6 +22,7 @@
 //! - `venv.rs`: one venv per local interpreter with MiniTwit's pins.
 //! - `proc.rs`: child processes owned by the experiment, stopped by PID even on Ctrl-C.
 
+mod headline;
 mod plan;
 mod proc;
 mod runner;
@@ -28,6 +30,7 @@ mod server;
 mod store;
 mod venv;
 
+pub use headline::{headlines, pretty_label};
 pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
 pub use proc::OwnedChild;
 pub use runner::{expected_statuses, run, Config, Load, Outcome, Scenario};

@@ -32,6 +32,13 @@ enum Cmd {
     Plan(PlanArgs),
     /// Run (or resume) the experiment.
     Run(Box<RunArgs>),
+    /// Print the headline of an energy-stats JSON report: one line per interpreter compared
+    /// with the first, e.g. "PyPy 3.9 used 41 % [35, 47] less energy per scenario than
+    /// CPython 3.11 — modelled".
+    Headline {
+        /// The report (`energy-stats report --format json`).
+        report: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +180,18 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Run(a) => run(*a),
+        Cmd::Headline { report } => {
+            let text = std::fs::read_to_string(&report)
+                .with_context(|| format!("reading {}", report.display()))?;
+            let doc: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", report.display()))?;
+            for line in experiment::headlines(&doc)
+                .with_context(|| format!("{}: not an energy-stats report", report.display()))?
+            {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -196,11 +215,21 @@ fn run(a: RunArgs) -> Result<ExitCode> {
         bail!("give either --python/--interpreter (local server) or --server-url/--server-start/--server-stop (remote), not both");
     }
     let work_dir = a.work_dir.clone().unwrap_or_else(|| a.out.join(".work"));
-    let interpreters: Vec<(String, PathBuf)> = a
+    let mut interpreters: Vec<(String, PathBuf)> = a
         .interpreters
         .iter()
         .map(|s| parse_interpreter(s))
         .collect::<Result<_>>()?;
+    for py in &a.pythons {
+        let label = experiment::interpreter_label(py)?;
+        if interpreters.iter().any(|(l, _)| *l == label) {
+            eprintln!("experiment: {py} is {label} again; skipped");
+            continue;
+        }
+        let req = a.minitwit.join("requirements.txt");
+        let venv = experiment::ensure_venv(py, &label, &a.venv_dir, &req)?;
+        interpreters.push((label, venv));
+    }
     let labels: Vec<String> = if remote {
         a.labels.clone()
     } else {

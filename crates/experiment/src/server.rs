@@ -71,6 +71,13 @@ impl LocalServer {
         }
         fs::create_dir_all(&work_dir)
             .with_context(|| format!("creating {}", work_dir.display()))?;
+        // gunicorn runs with --chdir, so every path handed to it must be absolute.
+        let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("{}", p.display()));
+        let (minitwit_dir, seed, work_dir) = (abs(&minitwit_dir)?, abs(&seed)?, abs(&work_dir)?);
+        let interpreters = interpreters
+            .into_iter()
+            .map(|(l, v)| Ok((l, abs(&v)?)))
+            .collect::<Result<Vec<_>>>()?;
         let port = if port == 0 { free_port()? } else { port };
         Ok(LocalServer {
             interpreters,
