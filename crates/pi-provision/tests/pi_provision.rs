@@ -296,6 +296,27 @@ impl Drop for Testbed {
     }
 }
 
+/// Runs pi-provision in the testbed, expects success and each of `needles` in its stderr;
+/// returns stdout and stderr.
+fn expect_success(tb: &Testbed, inv: &Path, args: &[&str], needles: &[&str]) -> (String, String) {
+    let (code, out, err) = tb.run(inv, args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: expected {n:?} in: {err}");
+    }
+    (out, err)
+}
+
+/// Runs pi-provision in the testbed, expects exit status 1 and each of `needles` in its stderr.
+fn expect_failure(tb: &Testbed, inv: &Path, args: &[&str], needles: &[&str]) -> String {
+    let (code, _, err) = tb.run(inv, args);
+    assert_eq!(code, 1, "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: expected {n:?} in: {err}");
+    }
+    err
+}
+
 struct InvHost<'a> {
     name: &'a str,
     addr: String,
@@ -452,37 +473,36 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     assert!(err.contains("client1 | reachable"), "{err}");
 
     // provision, twice: the second run changes nothing and succeeds.
-    let (code, _, err) = tb.run(&inv, &["provision"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        err.contains("server | ==> root part (shell/debian/root.sh)"),
-        "{err}"
+    expect_success(
+        &tb,
+        &inv,
+        &["provision"],
+        &[
+            "server | ==> root part (shell/debian/root.sh)",
+            "==> interpreter 3.11 (system)",
+            "run created",
+        ],
     );
-    assert!(err.contains("==> interpreter 3.11 (system)"), "{err}");
-    assert!(err.contains("run created"), "{err}");
     assert!(tb
         .host("server")
         .base()
         .join("shell/debian/root.sh")
         .is_file());
     assert!(tb.host("client1").base().join("log").is_dir());
-    let (code, _, err) = tb.run(&inv, &["provision"]);
-    assert_eq!(code, 0, "{err}");
+    let (_, err) = expect_success(&tb, &inv, &["provision"], &[]);
     assert!(
         !err.contains(" created"),
         "second provision changed something: {err}"
     );
     assert!(err.contains("run exists"), "{err}");
-    let (code, _, err) = tb.run(&inv, &["provision", "--role", "client"]);
-    assert_eq!(code, 0, "{err}");
+    let (_, err) = expect_success(&tb, &inv, &["provision", "--role", "client"], &[]);
     assert!(
         !err.contains("server |"),
         "--role client touched the server: {err}"
     );
 
     // deploy: MiniTwit, seed, wheelhouse, one venv per interpreter, offline.
-    let (code, _, err) = tb.run(&inv, &["deploy"]);
-    assert_eq!(code, 0, "{err}");
+    let (_, err) = expect_success(&tb, &inv, &["deploy"], &[]);
     let sbase = tb.host("server").base();
     assert!(sbase.join("minitwit/wsgi.py").is_file());
     assert_eq!(
@@ -492,10 +512,12 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     assert!(sbase.join("minitwit311/bin/gunicorn").is_file(), "{err}");
     assert!(err.contains("flask 3.0.1 gunicorn 21.2.0"), "{err}");
     // Deploying again keeps the venvs and uploads no wheel twice.
-    let (code, _, err) = tb.run(&inv, &["deploy"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("uploaded 0 new wheel(s)"), "{err}");
-    assert!(err.contains("exists (Python 3.11)"), "{err}");
+    expect_success(
+        &tb,
+        &inv,
+        &["deploy"],
+        &["uploaded 0 new wheel(s)", "exists (Python 3.11)"],
+    );
 
     // server start: gunicorn in the 3.11 venv, answering HTTP from the LAN.
     let (code, out, err) = tb.run(&inv, &["server", "start", "--python", "3.11"]);
@@ -526,14 +548,16 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     assert_eq!(st["pid"].as_u64(), Some(pid));
     assert!(st["uptime_s"].as_u64().is_some());
     if interps.len() > 1 {
-        let (code, _, err) = tb.run(&inv, &["server", "start", "--python", "pypy3.9"]);
-        assert_eq!(code, 1);
-        assert!(err.contains("already running another program"), "{err}");
+        expect_failure(
+            &tb,
+            &inv,
+            &["server", "start", "--python", "pypy3.9"],
+            &["already running another program"],
+        );
     }
 
     // clients: the agent starts on the client host only, answers, and stops by PID.
-    let (code, _, err) = tb.run(&inv, &["clients", "start"]);
-    assert_eq!(code, 0, "{err}");
+    let (_, err) = expect_success(&tb, &inv, &["clients", "start"], &[]);
     assert!(err.contains("client1 | agent started (pid"), "{err}");
     // One trigger: the agent on client1 runs the scenario against MiniTwit on the server,
     // across the testbed's LAN.
@@ -544,15 +568,17 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     let requests =
         fs::read_to_string(tb.host("client1").base().join("log/requests.jsonl")).unwrap();
     assert!(requests.lines().count() > 10, "{requests}");
-    let (code, _, err) = tb.run(&inv, &["clients", "stop"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("client1 | agent stopped"), "{err}");
+    expect_success(
+        &tb,
+        &inv,
+        &["clients", "stop"],
+        &["client1 | agent stopped"],
+    );
     let (status, _) = http_get_in_ctl(&tb, "http://10.213.0.2:5001/trigger");
     assert_eq!(status, 0, "the agent still answers after stop");
 
     // stop by PID: the port closes, status says not running.
-    let (code, _, err) = tb.run(&inv, &["server", "stop"]);
-    assert_eq!(code, 0, "{err}");
+    let (_, err) = expect_success(&tb, &inv, &["server", "stop"], &[]);
     assert!(
         err.contains(&format!("stopping minitwit (pid {pid})")),
         "{err}"
@@ -571,8 +597,7 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         assert!(out.contains("\"interpreter\":\"PyPy 3.9"), "{out}");
         let (status, body) = http_get_in_ctl(&tb, "http://10.213.0.4:5000/public");
         assert_eq!(status, 200, "{body}");
-        let (code, _, err) = tb.run(&inv, &["server", "stop"]);
-        assert_eq!(code, 0, "{err}");
+        expect_success(&tb, &inv, &["server", "stop"], &[]);
     }
 }
 
@@ -659,10 +684,13 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
     );
     assert_eq!(code, 1);
     assert!(err.contains("not trusting it"), "{err}");
-    let (code, _, err) = tb.run(&inv, &["trust", "--host", "server", "--fingerprint", &fp]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = tb.run(&inv, &["check"]);
-    assert_eq!(code, 0, "{err}");
+    expect_success(
+        &tb,
+        &inv,
+        &["trust", "--host", "server", "--fingerprint", &fp],
+        &[],
+    );
+    expect_success(&tb, &inv, &["check"], &[]);
 
     // Changed key: refused loudly.
     let other = tb.path("other_key");
@@ -691,13 +719,15 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
         tb.host("server").base(),
         None,
     );
-    let (code, _, err) = tb.run(&inv, &["check"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("HOST KEY OF 10.213.0.4:22 HAS CHANGED"),
-        "{err}"
+    expect_failure(
+        &tb,
+        &inv,
+        &["check"],
+        &[
+            "HOST KEY OF 10.213.0.4:22 HAS CHANGED",
+            "client1: check: ok",
+        ],
     );
-    assert!(err.contains("client1: check: ok"), "{err}");
 
     // Authentication failure (a key the hosts do not know) and an unreachable host.
     let kh = tb.known_hosts("known_hosts", &["server", "client1"]);
@@ -710,15 +740,14 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
         tb.host("server").base(),
         Some(("ghost", "10.213.0.9")),
     );
-    let (code, _, err) = tb.run(&inv, &["check"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("server: check: FAILED: authentication as root@10.213.0.4:22 failed"),
-        "{err}"
-    );
-    assert!(
-        err.contains("ghost: check: FAILED: cannot connect to 10.213.0.9:22"),
-        "{err}"
+    expect_failure(
+        &tb,
+        &inv,
+        &["check"],
+        &[
+            "server: check: FAILED: authentication as root@10.213.0.4:22 failed",
+            "ghost: check: FAILED: cannot connect to 10.213.0.9:22",
+        ],
     );
 
     // A script failing half-way: the user part stops at the missing interpreter, with its
@@ -733,17 +762,7 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
         tb.host("server").base(),
         None,
     );
-    let (code, _, err) = tb.run(&inv, &["provision"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("server: provision: FAILED: step `user part (shell/debian/user.sh)` failed with exit status 1"),
-        "{err}"
-    );
-    assert!(
-        err.contains("interpreter 3.99 (/nonexistent/python3.99) is missing"),
-        "{err}"
-    );
-    assert!(err.contains("client1: provision: ok"), "{err}");
+    expect_failure(&tb, &inv, &["provision"], &["server: provision: FAILED: step `user part (shell/debian/user.sh)` failed with exit status 1", "interpreter 3.99 (/nonexistent/python3.99) is missing", "client1: provision: ok"]);
 
     // become = "su": the root part runs through su over a pty, which asks for the password.
     // A stand-in su first on the server's PATH behaves like the real one (prompt on the
@@ -815,17 +834,16 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
         .unwrap()
         .replacen("os = \"debian\"", "os = \"freebsd\"", 1);
     fs::write(&inv, text).unwrap();
-    let (code, _, err) = tb.run(&inv, &["check"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("server: check: FAILED: the host runs Linux"),
-        "{err}"
+    expect_failure(
+        &tb,
+        &inv,
+        &["check"],
+        &[
+            "server: check: FAILED: the host runs Linux",
+            "but the inventory says os = \"freebsd\"",
+            "client1: check: ok",
+        ],
     );
-    assert!(
-        err.contains("but the inventory says os = \"freebsd\""),
-        "{err}"
-    );
-    assert!(err.contains("client1: check: ok"), "{err}");
 
     // Starting the server before deploy says what to do, and an unknown interpreter is named.
     let inv = both(
@@ -837,23 +855,28 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
         tb.host("server").base(),
         None,
     );
-    let (code, _, err) = tb.run(&inv, &["server", "start", "--python", "3.11"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("with `pi-provision deploy` first"), "{err}");
-    let (code, _, err) = tb.run(&inv, &["server", "start", "--python", "3.7"]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("no interpreter 3.7 in the inventory (known: 3.11)"),
-        "{err}"
+    expect_failure(
+        &tb,
+        &inv,
+        &["server", "start", "--python", "3.11"],
+        &["with `pi-provision deploy` first"],
+    );
+    expect_failure(
+        &tb,
+        &inv,
+        &["server", "start", "--python", "3.7"],
+        &["no interpreter 3.7 in the inventory (known: 3.11)"],
     );
 
     // A full disk on upload: the server's base is a 192 KiB tmpfs, the wheelhouse is larger.
     env_path("CPE_WHEELHOUSE");
     let inv = both(&tb, "tiny.toml", &kh, &id, &py, tb.path("tiny/base"), None);
-    let (code, _, err) = tb.run(&inv, &["deploy"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("server: deploy: FAILED: writing"), "{err}");
-    assert!(err.contains("KiB free"), "{err}");
+    expect_failure(
+        &tb,
+        &inv,
+        &["deploy"],
+        &["server: deploy: FAILED: writing", "KiB free"],
+    );
     // No half-written file is left looking complete.
     let left: Vec<_> = fs::read_dir(tb.path("tiny/base/wheelhouse"))
         .map(|d| {
