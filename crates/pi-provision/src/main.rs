@@ -147,7 +147,12 @@ enum Command {
         sdist: bool,
     },
     /// Upload MiniTwit, the seed SQL and the wheelhouse; create one venv per interpreter.
-    Deploy,
+    Deploy {
+        /// Also upload this program (minitwit-load built for the clients' platform) to the
+        /// `[clients] agent` path on every client host.
+        #[arg(long, value_name = "FILE")]
+        agent: Option<PathBuf>,
+    },
     /// Run MiniTwit under gunicorn on the server (the study's flags), by recorded PID.
     Server {
         #[command(subcommand)]
@@ -460,7 +465,10 @@ fn run(cfg: Config) -> Result<bool> {
             };
             build_wheelhouse(w)
         }
-        Command::Deploy => Ok(summarise("deploy", &ops::deploy(&env()?, &log))),
+        Command::Deploy { agent } => Ok(summarise(
+            "deploy",
+            &ops::deploy(&env()?, agent.as_deref(), &log),
+        )),
         Command::Server { action } => match action {
             ServerAction::Start { python, wait } => {
                 let results = ops::server_start(&env()?, python, Duration::from_secs(*wait), &log);

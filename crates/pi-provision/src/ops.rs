@@ -471,14 +471,49 @@ pub fn provision(env: &Env, role: Option<Role>, log: &Log) -> HostResults<()> {
 }
 
 /// `deploy`: MiniTwit, the seed SQL and the wheelhouse to the server, then one venv per
-/// interpreter installed offline from the wheelhouse.
-pub fn deploy(env: &Env, log: &Log) -> HostResults<()> {
+/// interpreter installed offline from the wheelhouse; with `agent`, that local program (a
+/// `minitwit-load` built for the clients) to the `[clients] agent` path of every client.
+pub fn deploy(env: &Env, agent: Option<&Path>, log: &Log) -> HostResults<()> {
     let server = match env.server() {
         Ok(s) => s,
         Err(e) => return vec![("server".into(), Err(e))],
     };
+    let mut hosts = vec![server];
+    if let Some(agent) = agent {
+        if !agent.is_file() {
+            return vec![(
+                "clients".into(),
+                Err(OpError::Other(format!(
+                    "agent program {} does not exist on the controller",
+                    agent.display()
+                ))),
+            )];
+        }
+        hosts.extend(env.hosts(Some(Role::Client)));
+    }
     let mt = &env.inventory.minitwit;
-    for_hosts(&[server], |host| {
+    for_hosts(&hosts, |host| {
+        if host.role == Role::Client {
+            let Some(agent) = agent else {
+                return Ok(());
+            };
+            let mut t = env.connect(host)?;
+            let dest = agent_path(env, &mut t, host)?;
+            log.line(&host.name, &format!("==> upload the load agent to {dest}"));
+            if let Some((dir, _)) = dest.rsplit_once('/') {
+                t.mkdir_p(dir)?;
+            }
+            upload_file(&mut t, agent, &dest)?;
+            let (status, _) = probe(&mut t, &format!("test -x {}", sh_quote(&dest)))?;
+            if status != 0 {
+                return Err(OpError::Other(format!(
+                    "{dest} on {} is not executable",
+                    host.name
+                )));
+            }
+            log.line(&host.name, "uploaded");
+            return Ok(());
+        }
         for (what, path) in [
             ("MiniTwit source", &mt.source),
             ("wheelhouse", &mt.wheelhouse),
@@ -784,13 +819,7 @@ pub fn clients(env: &Env, start: bool, log: &Log) -> HostResults<()> {
     let c = &env.inventory.clients;
     for_hosts(&hosts, |host| {
         let mut t = env.connect(host)?;
-        let agent = if c.agent.starts_with('/') {
-            c.agent.clone()
-        } else if let Some(rest) = c.agent.strip_prefix("~/") {
-            format!("{}/{rest}", home_of(&mut t)?)
-        } else {
-            format!("{}/{}", host.base, c.agent)
-        };
+        let agent = agent_path(env, &mut t, host)?;
         if start {
             let mut args = vec![
                 "start".into(),
@@ -819,6 +848,19 @@ pub fn clients(env: &Env, start: bool, log: &Log) -> HostResults<()> {
             )?;
         }
         Ok(())
+    })
+}
+
+/// Where the `[clients] agent` program is on `host`: absolute, under the user's home (`~/`)
+/// or under the host's base.
+fn agent_path(env: &Env, t: &mut dyn Transport, host: &Host) -> Result<String, OpError> {
+    let agent = &env.inventory.clients.agent;
+    Ok(if agent.starts_with('/') {
+        agent.clone()
+    } else if let Some(rest) = agent.strip_prefix("~/") {
+        format!("{}/{rest}", home_of(t)?)
+    } else {
+        format!("{}/{}", host.base, agent)
     })
 }
 

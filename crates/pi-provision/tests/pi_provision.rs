@@ -429,7 +429,7 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         ],
         // The real load agent, with a short scenario (no follow/timeline cycles).
         (
-            &load,
+            "bin/minitwit-load",
             &[
                 "agent",
                 "--listen",
@@ -502,7 +502,19 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     );
 
     // deploy: MiniTwit, seed, wheelhouse, one venv per interpreter, offline.
-    let (_, err) = expect_success(&tb, &inv, &["deploy"], &[]);
+    // --agent: the load agent goes to each client's base/bin (the inventory's relative path).
+    let (_, err) = expect_success(
+        &tb,
+        &inv,
+        &["deploy", "--agent", &load],
+        &["client1 | uploaded"],
+    );
+    let agent = tb.host("client1").base().join("bin/minitwit-load");
+    assert_eq!(fs::read(&agent).unwrap(), fs::read(&load).unwrap());
+    assert!(
+        !tb.host("server").base().join("bin/minitwit-load").exists(),
+        "the agent went to the server"
+    );
     let sbase = tb.host("server").base();
     assert!(sbase.join("minitwit/wsgi.py").is_file());
     assert_eq!(
