@@ -31,16 +31,26 @@ export CPE_VENV    := $(VENV)
 export CPE_BIN_DIR := $(BIN)
 export CPE_PYPY_VENV := $(CURDIR)/.venv-pypy
 
-# Fragments append to these.
-APT_PACKAGES := python3-venv xz-utils ca-certificates procps
-PYTEST_PATHS :=
-TEST_EXTRA   :=
-BENCHES      :=
+# Debian packages (make deps), pytest folders, extra test steps and benchmarks. pypy3 is one of
+# the demo's local interpreters (`pypy3 -m venv` works with it alone); xz2 links the system
+# liblzma through pkg-config.
+APT_PACKAGES := python3-venv xz-utils ca-certificates procps pypy3 liblzma-dev pkg-config
+PYTEST_PATHS := minitwit/tests
+TEST_EXTRA   := minitwit-test-pypy
+BENCHES      := bench-load bench-capture
+BENCH_OUT    := $(CURDIR)/target/bench
+
+# The seed of MiniTwit's seed data; the scenario must run with the same --seed to follow the
+# right users (both default to 2024).
+LOAD_SEED ?= 2024
+SEED_SQL  := data/minitwit/seed.sql
+PYPY_VENV := $(CURDIR)/.venv-pypy
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help deps venv build test check fmt clippy cargo-test pytest bench demo demo-report \
-        clean-demo experiment experiment-report
+.PHONY: help deps venv build test check fmt clippy cargo-test pytest minitwit-test-pypy seed \
+        bench bench-load bench-capture otii-sim demo demo-report clean-demo experiment \
+        experiment-report FORCE
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -82,15 +92,77 @@ clippy: | $(STAMPS)/apt.stamp
 	$(CARGO) clippy --release --workspace --all-targets --locked -- -D warnings
 
 # Release profile everywhere, so tests, benchmarks and the demo share one build.
-cargo-test: build venv $(CURDIR)/.venv-pypy/.stamp
+cargo-test: build venv $(PYPY_VENV)/.stamp
 	$(CARGO) test --release --workspace --locked
 
 pytest: venv
 	@if [ -n "$(strip $(PYTEST_PATHS))" ]; then $(PY) -m pytest -q $(PYTEST_PATHS); fi
 
-# --- benchmarks ---------------------------------------------------------------------------
+# The MiniTwit suite again, with gunicorn and MiniTwit under PyPy (pytest runs from .venv;
+# CPE_VENV tells the fixtures whose gunicorn to start).
+minitwit-test-pypy: $(PYPY_VENV)/.stamp venv
+	CPE_VENV=$(PYPY_VENV) $(PY) -m pytest -q minitwit/tests
+
+$(PYPY_VENV)/.stamp: minitwit/requirements.txt | $(STAMPS)/apt.stamp
+	@echo "venv: creating $(PYPY_VENV) (pypy3) with MiniTwit's pinned requirements" >&2
+	@test -x $(PYPY_VENV)/bin/python || pypy3 -m venv $(PYPY_VENV)
+	@$(PYPY_VENV)/bin/python -m pip install -q --disable-pip-version-check -r minitwit/requirements.txt >&2
+	@touch $@
+
+# --- MiniTwit's seed data -----------------------------------------------------------------
+# Rebuilt only when the generator or LOAD_SEED changes (the .seed file holds the value).
+
+seed: $(SEED_SQL)
+
+$(SEED_SQL): crates/minitwit-load/src/seed.rs crates/minitwit-load/src/words.rs $(SEED_SQL).seed | $(STAMPS)/apt.stamp
+	$(CARGO) build --release --locked -p minitwit-load
+	$(BIN)/minitwit-load seed --seed $(LOAD_SEED) > $@.tmp && mv $@.tmp $@
+
+$(SEED_SQL).seed: FORCE
+	@mkdir -p $(@D)
+	@echo $(LOAD_SEED) | cmp -s - $@ || echo $(LOAD_SEED) > $@
+
+FORCE:
+
+# --- benchmarks (figures in target/bench/) ------------------------------------------------
 
 bench: $(BENCHES)
+
+# Client CPU per request: minitwit-load vs the Python `requests` peer, against the same local
+# MiniTwit; then minitwit-load's maximum request rate against a trivial local endpoint.
+LOAD_BENCH_ROUNDS ?= 5
+bench-load: $(SEED_SQL) venv
+	$(CARGO) build --release --locked -p minitwit-load
+	@mkdir -p $(BENCH_OUT)
+	$(PY) crates/minitwit-load/bench/bench.py --bin $(BIN)/minitwit-load --seed-sql $(SEED_SQL) \
+	  --rounds $(LOAD_BENCH_ROUNDS) | tee $(BENCH_OUT)/load-cpu.txt
+	$(CARGO) bench --locked -p minitwit-load --bench rate | tee $(BENCH_OUT)/load-rate.txt
+
+# otii-capture fetch vs the study's way (official Python client + pandas + xz) on one
+# study-sized recording (150 s at 10 kHz). BENCH_CAPTURE_PY_XZ=skip leaves pandas' xz step
+# (~2.5 min) out. pandas lives in a bench-only venv: no test needs it.
+BENCH_CAPTURE_VENV    := $(CURDIR)/.venv-bench-capture
+BENCH_CAPTURE_SECONDS ?= 150
+BENCH_CAPTURE_RATE    ?= 10000
+BENCH_CAPTURE_PY_XZ   ?= pandas
+$(BENCH_CAPTURE_VENV)/.stamp: crates/otii-capture/bench/requirements.txt | $(STAMPS)/apt.stamp
+	@echo "bench-capture: creating $(BENCH_CAPTURE_VENV) (official client + pandas, pinned)" >&2
+	@test -x $(BENCH_CAPTURE_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_CAPTURE_VENV)
+	@$(BENCH_CAPTURE_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $< >&2
+	@touch $@
+
+bench-capture: $(BENCH_CAPTURE_VENV)/.stamp | $(STAMPS)/apt.stamp
+	$(CARGO) build --release --locked -p otii-sim -p otii-capture
+	@mkdir -p $(BENCH_OUT)
+	$(BENCH_CAPTURE_VENV)/bin/python crates/otii-capture/bench/run.py --bin-dir $(BIN) \
+	  --python $(BENCH_CAPTURE_VENV)/bin/python --seconds $(BENCH_CAPTURE_SECONDS) \
+	  --rate $(BENCH_CAPTURE_RATE) --py-xz $(BENCH_CAPTURE_PY_XZ) --work $(BENCH_OUT)/capture \
+	  > $(BENCH_OUT)/capture.json.tmp && mv $(BENCH_OUT)/capture.json.tmp $(BENCH_OUT)/capture.json
+
+# The simulator in the foreground on 127.0.0.1:1905, for trying otii-capture by hand.
+otii-sim: | $(STAMPS)/apt.stamp
+	$(CARGO) build --release --locked -p otii-sim
+	$(BIN)/otii-sim
 
 # --- the experiment on this machine: make demo ----------------------------------------------
 # Local MiniTwit under gunicorn per interpreter, otii-sim modelling power from gunicorn's CPU

@@ -464,7 +464,7 @@ fn the_wire_matches_the_python_requests_client_request_for_request() {
     let server = fresh_server(dir.path());
     let follow = dir.path().join("follow.txt");
     std::fs::write(&follow, user_names(DEFAULT_SEED)[..20].join("\n")).unwrap();
-    let peer = testkit::root().join("bench/load/peer_scenario.py");
+    let peer = testkit::root().join("crates/minitwit-load/bench/peer_scenario.py");
     let python = testkit::venv().join("bin/python");
     let mut views = Vec::new();
     for client in ["python", "rust"] {

@@ -1,5 +1,5 @@
 """The study's client scenario written with Python `requests`: the peer minitwit-load is
-benchmarked against (bench/load/bench.py). Not used by the experiment itself.
+benchmarked against (crates/minitwit-load/bench/bench.py). Not used by the experiment itself.
 
 It is written the way the original client was: module-level `requests.get/post` for the
 cookie-less calls, one `requests.Session` after login, and -- in paper mode -- the session

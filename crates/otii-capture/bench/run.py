@@ -62,7 +62,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=150)
     ap.add_argument("--rate", type=int, default=10000)
     ap.add_argument("--py-xz", choices=["pandas", "skip"], default="pandas")
-    ap.add_argument("--work", default="bench/out/capture")
+    ap.add_argument("--work", default="target/bench/capture")
     args = ap.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)
