@@ -31,7 +31,8 @@ Typical order, for a new testbed (see docs/provisioning.md):
   4. pi-provision check                 every host reachable, key verified, OS, interpreters
   5. pi-provision provision             run shell/<os>/root.sh and user.sh on every host
   6. pi-provision wheelhouse --python python3.12 …   wheels for the server's interpreters
-  7. pi-provision deploy                MiniTwit, seed SQL, wheelhouse, one venv per interpreter
+  7. pi-provision deploy --agent FILE   MiniTwit, seed SQL, wheelhouse, one venv per interpreter;
+                        the load agent (minitwit-load for the clients) to each client
   8. pi-provision server start --python 3.12   (then status, stop)
   9. pi-provision clients start         the load agent on the client hosts
 
