@@ -296,6 +296,20 @@ impl Drop for Testbed {
     }
 }
 
+/// The repository root, after checking that make made what deploy needs (seed, wheelhouse).
+fn needs_make_outputs() -> PathBuf {
+    let root = env_path("CPE_ROOT");
+    assert!(
+        env_path("CPE_WHEELHOUSE").is_dir(),
+        "CPE_WHEELHOUSE is not a directory: run it through `make test` (it builds the wheelhouse)"
+    );
+    assert!(
+        root.join("data/minitwit/seed.sql").is_file(),
+        "data/minitwit/seed.sql is missing: run it through `make test` (it makes the seed)"
+    );
+    root
+}
+
 /// Runs pi-provision in the testbed, expects success and each of `needles` in its stderr;
 /// returns stdout and stderr.
 fn expect_success(tb: &Testbed, inv: &Path, args: &[&str], needles: &[&str]) -> (String, String) {
@@ -388,12 +402,7 @@ fn http_get_in_ctl(tb: &Testbed, url: &str) -> (i32, String) {
 /// interpreters, server start/status/stop answering real HTTP, clients start/stop.
 #[test]
 fn testbed_check_provision_deploy_serve_and_control_clients() {
-    let root = env_path("CPE_ROOT");
-    env_path("CPE_WHEELHOUSE");
-    assert!(
-        root.join("data/minitwit/seed.sql").is_file(),
-        "data/minitwit/seed.sql is missing: run it through `make test` (it makes the seed)"
-    );
+    let root = needs_make_outputs();
     let tb = Testbed::new(&[("server", 4), ("client1", 2)], &[]);
     let kh = tb.known_hosts("known_hosts", &["server", "client1"]);
     let mut interps: Vec<(&str, &str)> = vec![("3.11", "/usr/bin/python3.11")];
@@ -617,6 +626,7 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
 /// each a clear error naming the host and the step, exit 1, other hosts still reported.
 #[test]
 fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
+    needs_make_outputs();
     let tb = Testbed::new(&[("server", 4), ("client1", 2)], &["tiny"]);
     let id = tb.path("id_ed25519");
     let both = |tb: &Testbed,
@@ -881,7 +891,6 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
     );
 
     // A full disk on upload: the server's base is a 192 KiB tmpfs, the wheelhouse is larger.
-    env_path("CPE_WHEELHOUSE");
     let inv = both(&tb, "tiny.toml", &kh, &id, &py, tb.path("tiny/base"), None);
     expect_failure(
         &tb,
