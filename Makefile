@@ -30,13 +30,20 @@ export CPE_ROOT    := $(CURDIR)
 export CPE_VENV    := $(VENV)
 export CPE_BIN_DIR := $(BIN)
 export CPE_PYPY_VENV := $(CURDIR)/.venv-pypy
+# Wheels of MiniTwit's pins for the local CPython and PyPy: the pi-provision tests deploy from it
+# offline (building it is the only step of those tests that reaches the package index).
+PROVISION_WHEELHOUSE := $(STAMPS)/wheelhouse
+export CPE_WHEELHOUSE := $(PROVISION_WHEELHOUSE)
 
 # Debian packages (make deps), pytest folders, extra test steps and benchmarks. pypy3 is one of
 # the demo's local interpreters (`pypy3 -m venv` works with it alone); xz2 links the system
 # liblzma through pkg-config.
-APT_PACKAGES := python3-venv xz-utils ca-certificates procps pypy3 liblzma-dev pkg-config
+# The pi-provision tests build a testbed of network namespaces with a real OpenSSH sshd in each
+# (openssh-server, iproute2; root); ssh2 builds against the system OpenSSL.
+APT_PACKAGES := python3-venv xz-utils ca-certificates procps pypy3 liblzma-dev pkg-config \
+                openssh-server openssh-client iproute2 shellcheck libssl-dev
 PYTEST_PATHS := minitwit/tests
-TEST_EXTRA   := minitwit-test-pypy
+TEST_EXTRA   := minitwit-test-pypy shellcheck-provision
 BENCHES      := bench-load bench-capture
 BENCH_OUT    := $(CURDIR)/target/bench
 
@@ -49,6 +56,7 @@ PYPY_VENV := $(CURDIR)/.venv-pypy
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help deps venv build test check fmt clippy cargo-test pytest minitwit-test-pypy seed \
+        shellcheck-provision provision-wheelhouse \
         bench bench-load bench-capture otii-sim demo demo-report clean-demo experiment \
         experiment-report FORCE
 
@@ -92,7 +100,7 @@ clippy: | $(STAMPS)/apt.stamp
 	$(CARGO) clippy --release --workspace --all-targets --locked -- -D warnings
 
 # Release profile everywhere, so tests, benchmarks and the demo share one build.
-cargo-test: build venv $(PYPY_VENV)/.stamp
+cargo-test: build venv $(PYPY_VENV)/.stamp $(PROVISION_WHEELHOUSE)/.stamp $(SEED_SQL)
 	$(CARGO) test --release --workspace --locked
 
 pytest: venv
@@ -107,6 +115,17 @@ $(PYPY_VENV)/.stamp: minitwit/requirements.txt | $(STAMPS)/apt.stamp
 	@echo "venv: creating $(PYPY_VENV) (pypy3) with MiniTwit's pinned requirements" >&2
 	@test -x $(PYPY_VENV)/bin/python || pypy3 -m venv $(PYPY_VENV)
 	@$(PYPY_VENV)/bin/python -m pip install -q --disable-pip-version-check -r minitwit/requirements.txt >&2
+	@touch $@
+
+shellcheck-provision: | $(STAMPS)/apt.stamp
+	shellcheck -x -s sh shell/*.sh shell/*/*.sh
+
+provision-wheelhouse: $(PROVISION_WHEELHOUSE)/.stamp
+$(PROVISION_WHEELHOUSE)/.stamp: minitwit/requirements.txt | build venv $(PYPY_VENV)/.stamp
+	@echo "provision: building the test wheelhouse in $(PROVISION_WHEELHOUSE)" >&2
+	@rm -rf $(PROVISION_WHEELHOUSE)
+	@$(BIN)/pi-provision wheelhouse --python $(PY) --python $(PYPY_VENV)/bin/python \
+	  --requirements minitwit/requirements.txt -o $(PROVISION_WHEELHOUSE) > /dev/null
 	@touch $@
 
 # --- MiniTwit's seed data -----------------------------------------------------------------
