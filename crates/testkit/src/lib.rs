@@ -12,6 +12,8 @@
 //! - [`MiniTwit`]: a real MiniTwit under real gunicorn on a free loopback port, with its own
 //!   temporary database, killed (its whole process group) when dropped.
 //! - [`http_get`]: one plain HTTP/1.1 `GET` without redirects, for quick assertions.
+//! - [`Testbed`]: a LAN of network namespaces with a real sshd per host and a controller
+//!   namespace to run the tools in, torn down on drop (needs root).
 //!
 //! ```no_run
 //! let server = testkit::MiniTwit::builder().seed(testkit::seed_sql()).start();
@@ -23,11 +25,14 @@
 //! - `env.rs`: the `CPE_*` variables, [`free_port`] and [`seed_sql`].
 //! - `minitwit.rs`: [`MiniTwit`] and its builder.
 //! - `http.rs`: [`http_get`].
+//! - `netns.rs`: [`Testbed`], [`Host`].
 
 mod env;
 mod http;
 mod minitwit;
+pub mod netns;
 
 pub use env::{bin, bin_dir, free_port, root, seed_sql, venv};
 pub use http::http_get;
 pub use minitwit::{MiniTwit, MiniTwitBuilder};
+pub use netns::{Host, Testbed};
