@@ -355,3 +355,142 @@ impl Drop for Testbed {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn namespaces() -> String {
+        text(
+            &Command::new("ip")
+                .args(["netns", "list"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    fn alive(pid: u32) -> bool {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    /// `ssh` from the controller with the given key and known_hosts, BatchMode (never asks).
+    fn ssh(tb: &Testbed, key: &Path, known_hosts: &Path, addr: &str, remote: &str) -> Output {
+        let mut c = Command::new("ssh");
+        c.args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+        ])
+        .args(["-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=5"])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+        .arg("-i")
+        .arg(key)
+        .arg(format!("root@{addr}"))
+        .arg(remote);
+        tb.run_in_ctl(c)
+    }
+
+    #[test]
+    fn hosts_serve_ssh_with_the_key_only_and_everything_goes_on_drop() {
+        let tb = Testbed::new(&[("alpha", 2), ("beta", 3)]);
+        let kh = tb.known_hosts("known_hosts", &["alpha", "beta"]);
+        // Each session runs in its host's namespace, with the host's bin/ first on PATH.
+        for (name, addr) in [("alpha", "10.213.0.2"), ("beta", "10.213.0.3")] {
+            assert_eq!(tb.host(name).addr, addr);
+            let out = ssh(
+                &tb,
+                &tb.identity(),
+                &kh,
+                addr,
+                "ip -o -4 addr show eth0; echo $PATH",
+            );
+            let o = text(&out.stdout);
+            assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+            assert!(o.contains(&format!("inet {addr}/24")), "{o}");
+            assert!(
+                o.contains(&tb.host(name).dir.join("bin").display().to_string()),
+                "{o}"
+            );
+        }
+        // Another key is refused; so is a host whose key is not the one in known_hosts.
+        let other = tb.path("other_key");
+        sh(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&other));
+        let out = ssh(&tb, &other, &kh, "10.213.0.2", "true");
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("Permission denied"),
+            "{}",
+            text(&out.stderr)
+        );
+        let kh_beta_only = tb.known_hosts("kh_beta", &["beta"]);
+        let out = ssh(&tb, &tb.identity(), &kh_beta_only, "10.213.0.2", "true");
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("Host key verification failed"),
+            "{}",
+            text(&out.stderr)
+        );
+        // The controller routes only the testbed's subnet: nothing can leave it.
+        let routes = text(
+            &sh(Command::new("ip").args(["-n", tb.ctl(), "route", "show", "table", "all"])).stdout,
+        );
+        assert!(!routes.contains("default"), "{routes}");
+        assert!(routes.contains("10.213.0.0/24 dev br0"), "{routes}");
+
+        let names: Vec<String> = tb
+            .hosts
+            .iter()
+            .map(|h| h.ns.clone())
+            .chain([tb.ctl().to_owned()])
+            .collect();
+        let sshd: Vec<u32> = tb.hosts.iter().flat_map(|h| pids(&h.ns)).collect();
+        assert_eq!(sshd.len(), 2, "one sshd per host: {sshd:?}");
+        let dir = tb.dir().to_path_buf();
+        drop(tb);
+        let left = namespaces();
+        for n in &names {
+            assert!(!left.contains(n.as_str()), "{n} left: {left}");
+        }
+        assert!(sshd.iter().all(|p| !alive(*p)), "sshd left running");
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_panicking_test_still_tears_the_testbed_down() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new((String::new(), 0u32)));
+        let s = seen.clone();
+        let r = std::thread::spawn(move || {
+            let tb = Testbed::new(&[("gamma", 5)]);
+            // A process of the test's own in the controller, like otii-sim.
+            let child = tb
+                .ctl_command(Command::new("sleep").arg("600"))
+                .spawn()
+                .unwrap();
+            *s.lock().unwrap() = (tb.ctl().to_owned(), child.id());
+            panic!("an assertion failed");
+        })
+        .join();
+        assert!(r.is_err());
+        let (ctl, pid) = seen.lock().unwrap().clone();
+        assert!(ctl.starts_with("cpetb"));
+        assert!(!namespaces().contains(&ctl), "{ctl} left after a panic");
+        // Killed; reaped by nobody, a zombie at most.
+        let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            state.is_empty() || state.split_whitespace().nth(2) == Some("Z"),
+            "the controller's process survived: {state}"
+        );
+    }
+}
