@@ -469,7 +469,7 @@ mod tests {
 
     #[test]
     fn a_panicking_test_still_tears_the_testbed_down() {
-        let seen = std::sync::Arc::new(std::sync::Mutex::new((String::new(), 0u32)));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
         let s = seen.clone();
         let r = std::thread::spawn(move || {
             let tb = Testbed::new(&[("gamma", 5)]);
@@ -478,19 +478,20 @@ mod tests {
                 .ctl_command(Command::new("sleep").arg("600"))
                 .spawn()
                 .unwrap();
-            *s.lock().unwrap() = (tb.ctl().to_owned(), child.id());
+            *s.lock().unwrap() = Some((tb.ctl().to_owned(), child));
             panic!("an assertion failed");
         })
         .join();
         assert!(r.is_err());
-        let (ctl, pid) = seen.lock().unwrap().clone();
+        let (ctl, mut child) = seen.lock().unwrap().take().unwrap();
         assert!(ctl.starts_with("cpetb"));
         assert!(!namespaces().contains(&ctl), "{ctl} left after a panic");
-        // Killed; reaped by nobody, a zombie at most.
-        let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        assert!(
-            state.is_empty() || state.split_whitespace().nth(2) == Some("Z"),
-            "the controller's process survived: {state}"
+        // Already killed by the teardown: wait returns at once, with the signal.
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "{status}"
         );
     }
 }
