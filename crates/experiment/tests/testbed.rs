@@ -7,9 +7,9 @@
 //! then `experiment-report` writes the report.
 //!
 //! Kept short for CI: one host, one interpreter (CPython 3.11 of `CPE_VENV`), two runs,
-//! 1 kHz power channels. Needs root and the environment `make test` exports (CPE_ROOT,
-//! CPE_VENV, CPE_BIN_DIR and CPE_WHEELHOUSE, the wheels `pi-provision wheelhouse` builds from
-//! here without any network).
+//! 1 kHz power channels, about 35 s. Needs root and the environment `make test` exports
+//! (CPE_ROOT, CPE_VENV, CPE_BIN_DIR, and CPE_WHEELHOUSE: the wheels make downloaded once, which
+//! `pi-provision wheelhouse` here builds its wheelhouse from, so no test step uses the network).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
@@ -24,15 +24,20 @@ use records::{read_jsonl, RunRecord, Status};
 use testkit::netns::CTL_ADDR;
 use testkit::Testbed;
 
-/// The wheels make builds for the tests (`make provision-wheelhouse`).
+/// The wheels make builds for the tests (`make provision-wheelhouse`): `CPE_WHEELHOUSE`, which
+/// `make test` exports, or else where make puts them, `$CPE_ROOT/.deps/wheelhouse`.
 fn wheel_source() -> PathBuf {
-    match std::env::var_os("CPE_WHEELHOUSE") {
+    let dir = match std::env::var_os("CPE_WHEELHOUSE") {
         Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => panic!(
-            "CPE_WHEELHOUSE is not set: run it through `make test` (it builds the test \
-             wheelhouse the testbed installs from, offline)"
-        ),
-    }
+        _ => testkit::root().join(".deps/wheelhouse"),
+    };
+    assert!(
+        dir.join(".stamp").is_file(),
+        "no test wheelhouse in {} (CPE_WHEELHOUSE): run it through `make test` (it builds the \
+         wheelhouse the testbed installs from, offline)",
+        dir.display()
+    );
+    dir
 }
 
 fn text(b: &[u8]) -> String {
