@@ -323,6 +323,17 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
     assert_eq!(files_ending(&group, ".csv.xz").len(), before.len());
     assert_eq!(files_ending(&group.join("runs"), ".json").len(), 1);
     assert_eq!(files_ending(&group.join("requests"), ".jsonl").len(), 1);
+    assert!(
+        !group.join("failed").exists(),
+        "an interruption is not a failed run"
+    );
+    let groups: Vec<String> = fs::read_dir(tb.path("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && n != "plan.json")
+        .collect();
+    assert_eq!(groups, ["minitwit311"], "what energy-stats reads (OUT/*/)");
 
     // Second invocation: the same command completes the plan.
     let out = tb.run_in_ctl(make_experiment(&tb, &inv));
