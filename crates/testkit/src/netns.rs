@@ -7,6 +7,8 @@
 //!   `sshd -D` listening on port 22 (key authentication only, root allowed, no PAM) and its
 //!   own directory (`Host::dir`, with `base/` for what the tools install and `bin/` first on
 //!   the PATH of SSH sessions, for stand-ins of system tools).
+//! - Optionally small tmpfs file systems ([`Testbed::with_tmpfs`]), for a host whose disk is
+//!   full.
 //! - A controller key pair ([`Testbed::identity`]) every sshd accepts, and the hosts' real
 //!   public keys for known_hosts files ([`Testbed::known_hosts`]).
 //!
@@ -93,6 +95,7 @@ impl Host {
 pub struct Testbed {
     ctl: String,
     hosts: Vec<Host>,
+    mounts: Vec<PathBuf>,
     dir: tempfile::TempDir,
 }
 
@@ -100,6 +103,14 @@ impl Testbed {
     /// Builds the testbed with hosts given as (name, last octet of the address); octet 1 is
     /// the controller's. Panics with what failed (e.g. not root).
     pub fn new(hosts: &[(&str, u8)]) -> Testbed {
+        Testbed::with_tmpfs(hosts, &[])
+    }
+
+    /// Like [`Testbed::new`], with small tmpfs file systems mounted first, given as (directory
+    /// relative to [`Testbed::dir`], size such as `192k`): a host `base` there fills up (the
+    /// full-disk case). They are mounted before any sshd starts, so every session sees them,
+    /// and unmounted on drop.
+    pub fn with_tmpfs(hosts: &[(&str, u8)], tmpfs: &[(&str, &str)]) -> Testbed {
         let tag = format!(
             "cpetb{}x{}",
             std::process::id(),
@@ -114,6 +125,7 @@ impl Testbed {
         let mut tb = Testbed {
             ctl: ctl.clone(),
             hosts: Vec::new(),
+            mounts: Vec::new(),
             dir,
         };
         ip(&["netns", "add", &ctl]);
@@ -136,6 +148,14 @@ impl Testbed {
             fs::create_dir_all("/run/sshd"),
             "creating /run/sshd (sshd's privilege separation)",
         );
+        for (rel, size) in tmpfs {
+            let p = tb.path(rel);
+            must(fs::create_dir_all(&p), "tmpfs mount point");
+            sh(Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(&p));
+            tb.mounts.push(p);
+        }
         for (i, (name, octet)) in hosts.iter().enumerate() {
             assert!(*octet > 1, "testbed: octet 1 is the controller's");
             tb.add_host(&tag, i, name, *octet);
@@ -353,6 +373,9 @@ impl Drop for Testbed {
         for ns in &namespaces {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
+        for m in &self.mounts {
+            let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
     }
 }
 
@@ -402,8 +425,28 @@ mod tests {
 
     #[test]
     fn hosts_serve_ssh_with_the_key_only_and_everything_goes_on_drop() {
-        let tb = Testbed::new(&[("alpha", 2), ("beta", 3)]);
+        let tb = Testbed::with_tmpfs(&[("alpha", 2), ("beta", 3)], &[("small", "64k")]);
         let kh = tb.known_hosts("known_hosts", &["alpha", "beta"]);
+        // The tmpfs is what a host sees there.
+        let small = tb.path("small");
+        let out = ssh(
+            &tb,
+            &tb.identity(),
+            &kh,
+            "10.213.0.2",
+            &format!(
+                "stat -f -c %T {}; df -k {} | tail -1",
+                small.display(),
+                small.display()
+            ),
+        );
+        let o = text(&out.stdout);
+        assert!(o.starts_with("tmpfs\n"), "{o} {}", text(&out.stderr));
+        assert_eq!(
+            o.lines().nth(1).unwrap().split_whitespace().nth(1),
+            Some("64"),
+            "{o}"
+        );
         // Each session runs in its host's namespace, with the host's bin/ first on PATH.
         for (name, addr) in [("alpha", "10.213.0.2"), ("beta", "10.213.0.3")] {
             assert_eq!(tb.host(name).addr, addr);
@@ -465,6 +508,8 @@ mod tests {
         }
         assert!(sshd.iter().all(|p| !alive(*p)), "sshd left running");
         assert!(!dir.exists());
+        let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
+        assert!(!mounts.contains(&small.display().to_string()), "{mounts}");
     }
 
     #[test]
