@@ -161,15 +161,7 @@ impl Plan {
 
     /// Writes the plan atomically.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        use anyhow::Context;
-        use std::io::Write;
-        let mut f = records::AtomicFile::create(path)
-            .with_context(|| format!("creating {}", path.display()))?;
-        serde_json::to_writer_pretty(&mut f, self)?;
-        f.write_all(b"\n")?;
-        f.commit()
-            .with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
+        crate::store::write_json(path, self)
     }
 }
 

@@ -185,9 +185,10 @@ fn move_file(from: &Path, to: &Path) -> Result<()> {
     fs::rename(from, to).with_context(|| format!("moving {} to {}", from.display(), to.display()))
 }
 
-fn write_json(path: &Path, rec: &RunRecord) -> Result<()> {
+/// Writes `value` as JSON (one line) to `path` under a temporary name, renamed when complete.
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut f = AtomicFile::create(path).with_context(|| format!("creating {}", path.display()))?;
-    serde_json::to_writer(&mut f, rec)?;
+    serde_json::to_writer(&mut f, value)?;
     f.write_all(b"\n")?;
     f.commit()
         .with_context(|| format!("writing {}", path.display()))?;
