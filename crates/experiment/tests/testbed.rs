@@ -171,7 +171,7 @@ fn files_ending(dir: &Path, suffix: &str) -> Vec<String> {
     v
 }
 
-/// Whether a gunicorn process runs in the server's namespace.
+/// The gunicorn processes in the server's namespace.
 fn gunicorn_on_server(tb: &Testbed) -> Vec<u32> {
     tb.pids_in("server")
         .into_iter()
@@ -181,6 +181,16 @@ fn gunicorn_on_server(tb: &Testbed) -> Vec<u32> {
                 .unwrap_or(false)
         })
         .collect()
+}
+
+/// Whether a process runs. A zombie does not: dead, only not yet reaped by its parent (a
+/// daemonized gunicorn's is PID 1, which may reap late).
+fn alive(pid: u32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // "pid (comm) state …": the state follows the last ')'.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| state != "Z" && state != "X")
 }
 
 /// The server's status as `pi-provision server status` reports it.
@@ -283,6 +293,9 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // MiniTwit serves run 2 from the server's namespace: gunicorn's master and workers.
+    let serving = gunicorn_on_server(&tb);
+    assert!(serving.len() >= 3, "gunicorn on the server: {serving:?}");
     std::thread::sleep(Duration::from_millis(300));
     kill(Pid::from_raw(-pgid.as_raw()), Signal::SIGINT).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -316,6 +329,9 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
         "MiniTwit still runs after Ctrl-C"
     );
     assert_eq!(gunicorn_on_server(&tb), Vec::<u32>::new());
+    for pid in &serving {
+        assert!(!alive(*pid), "gunicorn {pid} survived");
+    }
     // Only complete runs in the data.
     let before = runs(&group);
     assert_eq!(before.len(), 1, "interrupted during run 2: {before:?}");
