@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use records::{read_jsonl, RunRecord, Status};
 use testkit::netns::CTL_ADDR;
@@ -297,7 +297,7 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
     let serving = gunicorn_on_server(&tb);
     assert!(serving.len() >= 3, "gunicorn on the server: {serving:?}");
     std::thread::sleep(Duration::from_millis(300));
-    kill(Pid::from_raw(-pgid.as_raw()), Signal::SIGINT).unwrap();
+    killpg(pgid, Signal::SIGINT).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
