@@ -1,19 +1,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! pi-provision against a real testbed built on this machine: network namespaces joined by
-//! veth pairs on a bridge (a small LAN like the study's, on 10.213.0.0/24, which exists only
-//! inside these namespaces), a real OpenSSH sshd in each host namespace (key auth only), and
-//! the tool running in a controller namespace. Each host's "disk" is a directory under a
-//! temporary dir (the hosts share this machine's file system; each has its own `base`).
-//! Everything is torn down by `Drop`, also when an assertion fails.
+//! pi-provision against a real testbed built on this machine ([`testkit::Testbed`]): network
+//! namespaces joined by veth pairs on a bridge (a small LAN like the study's, on
+//! 10.213.0.0/24, which exists only inside these namespaces), a real OpenSSH sshd in each host
+//! namespace (key auth only), and the tool running in the controller namespace. Each host's
+//! "disk" is a directory under a temporary dir (the hosts share this machine's file system;
+//! each has its own `base`). Everything is torn down by `Drop`, also when an assertion fails.
 //!
 //! Needs root, `ip`, `/usr/sbin/sshd`, `ssh-keygen`, and for deploy the environment `make
 //! test` sets (CPE_ROOT, CPE_VENV, CPE_WHEELHOUSE).
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use testkit::Testbed;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pi-provision");
 
@@ -39,192 +41,27 @@ fn sh(cmd: &mut Command) -> Output {
     out
 }
 
-fn ip(args: &[&str]) {
-    sh(Command::new("ip").args(args));
+/// What these tests run in the testbed's controller namespace, on top of
+/// [`Testbed::run_in_ctl`] (no controlling terminal, stdin closed).
+trait InController {
+    /// Runs pi-provision with `--inventory`; returns exit code, stdout and stderr.
+    fn run(&self, inventory: &Path, args: &[&str]) -> (i32, String, String);
+    /// Like [`InController::run`], with extra environment variables.
+    fn run_env(
+        &self,
+        inventory: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> (i32, String, String);
+    /// Runs a Python snippet (an independent HTTP client).
+    fn python_in_ctl(&self, code: &str) -> Output;
 }
 
-/// One host of the testbed: a namespace with an sshd.
-struct Host {
-    name: String,
-    ns: String,
-    addr: String,
-    dir: PathBuf,
-    host_pub: String,
-    sshd: Option<Child>,
-}
-
-impl Host {
-    fn base(&self) -> PathBuf {
-        self.dir.join("base")
-    }
-}
-
-/// The whole testbed; dropping it stops every process in its namespaces (by PID) and
-/// deletes the namespaces.
-struct Testbed {
-    ctl: String,
-    hosts: Vec<Host>,
-    mounts: Vec<PathBuf>,
-    dir: tempfile::TempDir,
-}
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-impl Testbed {
-    /// Hosts are (name, last octet). `tmpfs` names directories (relative to the temp dir) to
-    /// mount small tmpfs file systems on, before sshd starts, for the full-disk case.
-    fn new(hosts: &[(&str, u8)], tmpfs: &[&str]) -> Testbed {
-        let tag = format!(
-            "cpe{}x{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = tempfile::Builder::new()
-            .prefix("pi-provision-test")
-            .tempdir()
-            .unwrap();
-        let ctl = format!("{tag}-ctl");
-        let mut tb = Testbed {
-            ctl: ctl.clone(),
-            hosts: Vec::new(),
-            mounts: Vec::new(),
-            dir,
-        };
-        ip(&["netns", "add", &ctl]);
-        ip(&["-n", &ctl, "link", "set", "lo", "up"]);
-        ip(&["-n", &ctl, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", &ctl, "addr", "add", "10.213.0.1/24", "dev", "br0"]);
-        ip(&["-n", &ctl, "link", "set", "br0", "up"]);
-        for t in tmpfs {
-            let p = tb.dir.path().join(t);
-            fs::create_dir_all(&p).unwrap();
-            sh(Command::new("mount")
-                .args(["-t", "tmpfs", "-o", "size=192k", "tmpfs"])
-                .arg(&p));
-            tb.mounts.push(p);
-        }
-        // Controller key pair.
-        sh(Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "controller", "-f"])
-            .arg(tb.dir.path().join("id_ed25519")));
-        fs::create_dir_all("/run/sshd").unwrap();
-        for (i, (name, octet)) in hosts.iter().enumerate() {
-            let ns = format!("{tag}-{i}");
-            ip(&["netns", "add", &ns]);
-            let hdir = tb.dir.path().join(name);
-            fs::create_dir_all(hdir.join("base")).unwrap();
-            // First on the host's PATH (sshd SetEnv), for stand-ins of system tools.
-            fs::create_dir_all(hdir.join("bin")).unwrap();
-            // Register before anything else can fail, so Drop cleans it up.
-            tb.hosts.push(Host {
-                name: (*name).to_string(),
-                ns: ns.clone(),
-                addr: format!("10.213.0.{octet}"),
-                dir: hdir.clone(),
-                host_pub: String::new(),
-                sshd: None,
-            });
-            let veth = format!("v{i}");
-            ip(&[
-                "link", "add", &veth, "netns", &ctl, "type", "veth", "peer", "name", "eth0",
-                "netns", &ns,
-            ]);
-            ip(&["-n", &ctl, "link", "set", &veth, "master", "br0", "up"]);
-            ip(&["-n", &ns, "link", "set", "lo", "up"]);
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("10.213.0.{octet}/24"),
-                "dev",
-                "eth0",
-            ]);
-            ip(&["-n", &ns, "link", "set", "eth0", "up"]);
-            let key = hdir.join("ssh_host_ed25519_key");
-            sh(Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-                .arg(&key));
-            fs::copy(
-                tb.dir.path().join("id_ed25519.pub"),
-                hdir.join("authorized_keys"),
-            )
-            .unwrap();
-            let cfg = hdir.join("sshd_config");
-            fs::write(
-                &cfg,
-                format!(
-                    "ListenAddress 10.213.0.{octet}\nPort 22\nHostKey {}\nAuthorizedKeysFile {}\n\
-                     PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                     PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nPidFile none\n\
-                     Subsystem sftp internal-sftp\nLogLevel VERBOSE\n\
-                     SetEnv PATH={}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n",
-                    key.display(),
-                    hdir.join("authorized_keys").display(),
-                    hdir.join("bin").display()
-                ),
-            )
-            .unwrap();
-            let log = fs::File::create(hdir.join("sshd.log")).unwrap();
-            let child = Command::new("ip")
-                .args(["netns", "exec", &ns, "/usr/sbin/sshd", "-D", "-e", "-f"])
-                .arg(&cfg)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let host = tb.hosts.last_mut().unwrap();
-            host.sshd = Some(child);
-            host.host_pub = fs::read_to_string(key.with_extension("pub")).unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !fs::read_to_string(hdir.join("sshd.log"))
-                .unwrap_or_default()
-                .contains("Server listening on")
-            {
-                assert!(
-                    Instant::now() < deadline,
-                    "sshd for {name} did not start: {}",
-                    fs::read_to_string(hdir.join("sshd.log")).unwrap_or_default()
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        tb
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn host(&self, name: &str) -> &Host {
-        self.hosts.iter().find(|h| h.name == name).unwrap()
-    }
-
-    /// A known_hosts file with the given hosts' real keys.
-    fn known_hosts(&self, file: &str, names: &[&str]) -> PathBuf {
-        let mut text = String::new();
-        for n in names {
-            let h = self.host(n);
-            let mut parts = h.host_pub.split_whitespace();
-            text.push_str(&format!(
-                "{} {} {}\n",
-                h.addr,
-                parts.next().unwrap(),
-                parts.next().unwrap()
-            ));
-        }
-        let p = self.path(file);
-        fs::write(&p, text).unwrap();
-        p
-    }
-
-    /// Runs pi-provision in the controller namespace.
+impl InController for Testbed {
     fn run(&self, inventory: &Path, args: &[&str]) -> (i32, String, String) {
         self.run_env(inventory, args, &[])
     }
 
-    /// Runs pi-provision in the controller namespace with extra environment variables.
     fn run_env(
         &self,
         inventory: &Path,
@@ -232,16 +69,14 @@ impl Testbed {
         envs: &[(&str, &str)],
     ) -> (i32, String, String) {
         let root = env_path("CPE_ROOT");
-        // setsid: no controlling terminal, so the tool can never stop to prompt for a password.
-        let out = Command::new("setsid")
-            .args(["-w", "ip", "netns", "exec", &self.ctl, BIN, "--inventory"])
+        // No controlling terminal, so the tool can never stop to prompt for a password.
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--inventory")
             .arg(inventory)
             .args(args)
             .envs(envs.iter().copied())
-            .env("PI_PROVISION_SHELL_DIR", root.join("shell"))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .env("PI_PROVISION_SHELL_DIR", root.join("shell"));
+        let out = self.run_in_ctl(cmd);
         let r = (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -251,48 +86,10 @@ impl Testbed {
         r
     }
 
-    /// Runs a Python snippet in the controller namespace (an independent HTTP client).
     fn python_in_ctl(&self, code: &str) -> Output {
-        let py = env_path("CPE_VENV").join("bin/python");
-        Command::new("ip")
-            .args(["netns", "exec", &self.ctl])
-            .arg(py)
-            .args(["-c", code])
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        // Every process in our namespaces is ours (sshd, what it started: gunicorn, agents).
-        for ns in self
-            .hosts
-            .iter()
-            .map(|h| h.ns.clone())
-            .chain([self.ctl.clone()])
-        {
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", &ns]).output() {
-                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-KILL", pid]).status();
-                }
-            }
-        }
-        for h in &mut self.hosts {
-            if let Some(mut c) = h.sshd.take() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
-        for h in &self.hosts {
-            let _ = Command::new("ip").args(["netns", "del", &h.ns]).status();
-        }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.ctl])
-            .status();
-        for m in &self.mounts {
-            let _ = Command::new("umount").arg("-l").arg(m).status();
-        }
+        let mut py = Command::new(env_path("CPE_VENV").join("bin/python"));
+        py.args(["-c", code]);
+        self.run_in_ctl(py)
     }
 }
 
@@ -403,7 +200,7 @@ fn http_get_in_ctl(tb: &Testbed, url: &str) -> (i32, String) {
 #[test]
 fn testbed_check_provision_deploy_serve_and_control_clients() {
     let root = needs_make_outputs();
-    let tb = Testbed::new(&[("server", 4), ("client1", 2)], &[]);
+    let tb = Testbed::new(&[("server", 4), ("client1", 2)]);
     let kh = tb.known_hosts("known_hosts", &["server", "client1"]);
     let mut interps: Vec<(&str, &str)> = vec![("3.11", "/usr/bin/python3.11")];
     if Path::new("/usr/bin/pypy3").exists() {
@@ -420,7 +217,7 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         &tb,
         "testbed.toml",
         &kh,
-        &tb.path("id_ed25519"),
+        &tb.identity(),
         &interps,
         &[
             InvHost {
@@ -627,8 +424,8 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
 #[test]
 fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
     needs_make_outputs();
-    let tb = Testbed::new(&[("server", 4), ("client1", 2)], &["tiny"]);
-    let id = tb.path("id_ed25519");
+    let tb = Testbed::with_tmpfs(&[("server", 4), ("client1", 2)], &[("tiny", "192k")]);
+    let id = tb.identity();
     let both = |tb: &Testbed,
                 file: &str,
                 kh: &Path,
