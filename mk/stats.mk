@@ -8,8 +8,10 @@
 #
 # Both use the venv .venv-stats with crates/energy-stats/fixtures/requirements.txt.
 
-# The PNG figures need a TrueType font; xz-utils is the benchmark's decompression floor.
-APT_PACKAGES += fonts-dejavu-core xz-utils
+# The PNG figures need a TrueType font; xz-utils is the benchmark's decompression floor;
+# liblzma-dev + pkg-config make xz2 link the system liblzma (the same decoder xz uses) instead
+# of compiling its bundled copy.
+APT_PACKAGES += fonts-dejavu-core xz-utils liblzma-dev pkg-config
 BENCHES      += bench-stats
 
 STATS_VENV := $(CURDIR)/.venv-stats
