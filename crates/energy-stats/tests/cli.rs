@@ -596,6 +596,35 @@ proptest! {
     }
 
     #[test]
+    fn log_blocks_round_trip(runs in prop::collection::vec((0u32..3, 0u32..60, 0u32..60, 0u32..1_000_000, 0.5f64..3.0), 1..8)) {
+        let mut text = String::from("$ time poetry run python main.py\n");
+        for &(h, m, sec, micros, p) in &runs {
+            text += &log_block(&format!("{h}:{m:02}:{sec:02}.{micros:06}"), p);
+        }
+        text += "real\t1m0.000s\n";
+        let blocks = energy_stats::logtxt::parse_log(&text);
+        prop_assert_eq!(blocks.len(), runs.len());
+        for (b, &(h, m, sec, micros, p)) in blocks.iter().zip(&runs) {
+            let r = b.result.as_ref().unwrap();
+            prop_assert_eq!(r.power_avg_w, p);
+            let want = f64::from(h) * 3600.0 + f64::from(m) * 60.0 + f64::from(sec) + f64::from(micros) / 1e6;
+            prop_assert!((r.duration_s - want).abs() < 1e-9, "{} vs {}", r.duration_s, want);
+        }
+    }
+
+    #[test]
+    fn trace_values_round_trip(values in prop::collection::vec(-1e3f64..1e3, 1..200)) {
+        let mut text = String::from(",MAIN_CURRENT,MAIN_VOLTAGE,MAIN_POWER\n");
+        for (i, v) in values.iter().enumerate() {
+            text += &format!("{i},0.1,5.0,{v:?}\n");
+        }
+        let s = energy_stats::trace::parse_trace(text.as_bytes(), Path::new("p.csv")).unwrap();
+        prop_assert_eq!(s.samples, values.len() as u64);
+        prop_assert_eq!(s.sum_w.to_bits(), energy_stats::numeric::np_sum(&values).to_bits());
+        prop_assert_eq!(s.min_w, values.iter().copied().fold(f64::INFINITY, f64::min));
+    }
+
+    #[test]
     fn trace_parser_never_panics(body in "([0-9]{0,3},[-0-9.eE]{0,8}(,[0-9.]{0,4})?\r?\n){0,20}", header in prop::sample::select(vec![",MAIN_POWER\n", ",MAIN_CURRENT,MAIN_POWER\n", "x\n", ""])) {
         let text = format!("{header}{body}");
         if let Ok(s) = energy_stats::trace::parse_trace(text.as_bytes(), Path::new("p.csv")) {
