@@ -1,17 +1,16 @@
-# >>> ENGINEERS WORKING IN PARALLEL THIS SESSION: read /tmp/common.md NOW (own CARGO_TARGET_DIR,
-# >>> commit only your own paths, never git add -A, session ends 22:25 UTC, make fragment rules). <<<
 # cpython-energy — the pipeline and the developer commands.
 #
 #   make demo        the whole experiment on this machine (local MiniTwit, simulated Otii)
 #   make test        every test: fmt, clippy, cargo tests, Python tests (what CI runs)
 #   make check       the same as make test
-#   make bench       all benchmarks (bench-load, bench-capture, bench-stats)
+#   make experiment  the study on a real testbed (INVENTORY=testbed.toml; docs/hardware.md)
+#   make bench       all benchmarks (bench-load, bench-capture, bench-stats; QUICK=1 for a
+#                    small bench-stats), figures in target/bench/
 #   make deps        Debian packages the tools and tests need (apt-get; idempotent)
 #   make venv        the Python venv .venv with pinned requirements (idempotent)
 #   make build       release build of every tool
+#   make seed        MiniTwit's seed data, data/minitwit/seed.sql
 #   make clean-demo  remove data/demo
-#
-# Each tool adds its own targets and test steps in mk/<tool>.mk (included below).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -40,11 +39,12 @@ export CPE_WHEELHOUSE := $(PROVISION_WHEELHOUSE)
 # liblzma through pkg-config.
 # The pi-provision tests build a testbed of network namespaces with a real OpenSSH sshd in each
 # (openssh-server, iproute2; root); ssh2 builds against the system OpenSSL.
+# The PNG figures need a TrueType font (fonts-dejavu-core).
 APT_PACKAGES := python3-venv xz-utils ca-certificates procps pypy3 liblzma-dev pkg-config \
-                openssh-server openssh-client iproute2 shellcheck libssl-dev
+                openssh-server openssh-client iproute2 shellcheck libssl-dev fonts-dejavu-core
 PYTEST_PATHS := minitwit/tests
 TEST_EXTRA   := minitwit-test-pypy shellcheck-provision
-BENCHES      := bench-load bench-capture
+BENCHES      := bench-load bench-capture bench-stats
 BENCH_OUT    := $(CURDIR)/target/bench
 
 # The seed of MiniTwit's seed data; the scenario must run with the same --seed to follow the
@@ -53,20 +53,18 @@ LOAD_SEED ?= 2024
 SEED_SQL  := data/minitwit/seed.sql
 PYPY_VENV := $(CURDIR)/.venv-pypy
 
-include $(sort $(wildcard mk/*.mk))
-
 .PHONY: help deps venv build test check fmt clippy cargo-test pytest minitwit-test-pypy seed \
         shellcheck-provision provision-wheelhouse \
-        bench bench-load bench-capture otii-sim demo demo-report clean-demo experiment \
+        bench bench-load bench-capture bench-stats stats-golden otii-sim demo demo-report clean-demo experiment \
         experiment-report FORCE
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- set-up -------------------------------------------------------------------------------
 
 deps: $(STAMPS)/apt.stamp
-$(STAMPS)/apt.stamp: Makefile $(wildcard mk/*.mk)
+$(STAMPS)/apt.stamp: Makefile
 	@mkdir -p $(STAMPS)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -177,6 +175,29 @@ bench-capture: $(BENCH_CAPTURE_VENV)/.stamp | $(STAMPS)/apt.stamp
 	  --python $(BENCH_CAPTURE_VENV)/bin/python --seconds $(BENCH_CAPTURE_SECONDS) \
 	  --rate $(BENCH_CAPTURE_RATE) --py-xz $(BENCH_CAPTURE_PY_XZ) --work $(BENCH_OUT)/capture \
 	  > $(BENCH_OUT)/capture.json.tmp && mv $(BENCH_OUT)/capture.json.tmp $(BENCH_OUT)/capture.json
+
+# energy-stats cold (--no-cache) and warm vs the study's pandas read vs plain `xz -dc` (the
+# floor), on 60 study-sized traces (generated once into target/bench/stats/full, ~25 min the
+# first time); QUICK=1 for 6 traces of 150 k rows (a minute). The venv .venv-stats holds the
+# pinned SciPy/pandas of crates/energy-stats/fixtures/requirements.txt.
+STATS_VENV := $(CURDIR)/.venv-stats
+STATS_REQ  := crates/energy-stats/fixtures/requirements.txt
+$(STATS_VENV)/.stamp: $(STATS_REQ) | $(STAMPS)/apt.stamp
+	@echo "stats: creating $(STATS_VENV) with $(STATS_REQ)" >&2
+	@test -x $(STATS_VENV)/bin/python || $(PYTHON) -m venv $(STATS_VENV)
+	@$(STATS_VENV)/bin/pip install -q --disable-pip-version-check -r $(STATS_REQ) >&2
+	@touch $@
+
+bench-stats: $(STATS_VENV)/.stamp | $(STAMPS)/apt.stamp
+	$(CARGO) build --release --locked -p energy-stats
+	$(STATS_VENV)/bin/python crates/energy-stats/bench/bench.py --size $(if $(QUICK),quick,full) \
+	  --bin $(BIN)/energy-stats --out $(BENCH_OUT)/stats
+
+# Regenerates the golden fixtures with the pinned SciPy/pandas (by hand, then commit; the
+# tests only compare against the committed file).
+stats-golden: $(STATS_VENV)/.stamp
+	$(STATS_VENV)/bin/python crates/energy-stats/fixtures/gen_golden.py > crates/energy-stats/fixtures/golden.json.tmp
+	mv crates/energy-stats/fixtures/golden.json.tmp crates/energy-stats/fixtures/golden.json
 
 # The simulator in the foreground on 127.0.0.1:1905, for trying otii-capture by hand.
 otii-sim: | $(STAMPS)/apt.stamp

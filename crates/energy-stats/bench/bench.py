@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark energy-stats against the study's pandas method on study-shaped traces.
 
-    bench.py --size quick|full --bin target/release/energy-stats --out bench/out/stats
+    bench.py --size quick|full --bin target/release/energy-stats --out target/bench/stats
 
 Sizes: quick = 6 runs x 150 k rows (a minute); full = 60 runs x 1.43 M rows (the study: 6
 interpreters x 10 runs). The data set is generated once into OUT/<size>/data (gen_study.py) and
