@@ -59,7 +59,7 @@ PYPY_VENV := $(CURDIR)/.venv-pypy
         experiment-report FORCE
 
 help:
-	@sed -n '1,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- set-up -------------------------------------------------------------------------------
 
