@@ -7,7 +7,8 @@
 //! - `run_order`: energy against run index per group (warm-up effects);
 //! - `hist_<label>`: histogram of each group's energy;
 //! - with traces: `trace_<label>_run<k>` (the first used run of each group), `mean_trace_<label>`
-//!   (mean over the group's runs, 0.1 s resolution) and `mean_traces` (all groups).
+//!   (mean over the group's runs, 0.1 s resolution) and `mean_traces` (all groups, averaged to
+//!   about 1 s, finer for runs shorter than a minute).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -430,6 +431,7 @@ pub fn write_all(
     // Trace figures, from the downsampled traces (0.1 s per point).
     let dt = |r: &Run| DOWNSAMPLE as f64 / r.sample_rate_hz;
     let mut means = Vec::new();
+    let mut averaged_s: f64 = 0.0;
     for g in &data.groups {
         let runs: Vec<&Run> = used(&g.runs, include_warmup)
             .into_iter()
@@ -492,9 +494,12 @@ pub fn write_all(
             &s,
             png,
         )?);
-        // One point per second keeps the all-groups figure readable.
+        // About one point per second keeps the all-groups figure readable; short runs (the
+        // demo's take seconds) keep at least ~50 points instead of collapsing to a few.
+        let chunk = (mean.len() / 50).clamp(1, 10);
+        averaged_s = averaged_s.max(chunk as f64 * step);
         let coarse: Vec<(f64, f64)> = mean
-            .chunks(10)
+            .chunks(chunk)
             .map(|c| (c[0].0, c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64))
             .collect();
         means.push((g.label.clone(), coarse));
@@ -502,7 +507,10 @@ pub fn write_all(
     if !means.is_empty() {
         let s = lines(
             &means,
-            &title("Mean power traces (1 s averages)", modelled),
+            &title(
+                &format!("Mean power traces ({averaged_s:.1} s averages)"),
+                modelled,
+            ),
             "time (s)",
             "power (W)",
             false,

@@ -224,7 +224,7 @@ pub struct Report {
 }
 
 const MODELLED_NOTE: &str =
-    "MODELLED DATA: the power was modelled by the Otii simulator, not measured; these numbers say nothing about real energy use.";
+    "MODELLED DATA: the power was modelled by the Otii simulator (from the CPU use of the server processes, or synthetic), not measured; these numbers say nothing about real energy use.";
 
 fn used_runs<'a>(runs: &'a [Run], opts: &ReportOptions) -> Vec<&'a Run> {
     runs.iter()
