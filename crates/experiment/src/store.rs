@@ -121,6 +121,9 @@ impl Store {
             move_file(p, &dir.join(file_name(p)?))?;
         }
         write_json(&dir.join("run.json"), rec)?;
+        // The group exists now: its runs.jsonl says "no ok run yet" rather than being absent,
+        // so the analysis reports the group as empty instead of guessing from its files.
+        self.rewrite_runs_jsonl(&rec.label)?;
         Ok(dir)
     }
 

@@ -349,3 +349,82 @@ fn bad_arguments_are_usage_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("blocked, interleaved or shuffled"), "{err}");
 }
+
+#[test]
+fn a_failing_run_is_kept_apart_requeued_once_and_reported() {
+    let e = env();
+    // Registering as a seed user fails the scenario's first check ("The username is already
+    // taken"), on every attempt.
+    let seed = fs::read_to_string(&e.seed).unwrap();
+    let taken = seed
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("INSERT INTO user (user_id, username, email, pw_hash) VALUES (1, '")
+        })
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a first seed user")
+        .to_owned();
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let out = experiment(
+        &e,
+        &[
+            "--interpreter",
+            &cpython,
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--users",
+            "1",
+            "--load-arg",
+            "--user",
+            "--load-arg",
+            &taken,
+        ],
+    )
+    .output()
+    .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "runs that failed every attempt fail the experiment:\n{log}"
+    );
+    assert!(
+        log.contains("failed (attempt 1)") && log.contains("re-queued"),
+        "{log}"
+    );
+    assert!(
+        log.contains("failed (attempt 2, giving up)"),
+        "re-queued once only:\n{log}"
+    );
+    let group = e.dir.path().join("out/minitwit311");
+    assert!(
+        runs(&group).is_empty(),
+        "a failed run never enters runs.jsonl"
+    );
+    assert!(traces(&group).is_empty(), "nor its trace the group folder");
+    let failed = group.join("failed");
+    let mut attempts: Vec<String> = fs::read_dir(&failed)
+        .unwrap()
+        .flatten()
+        .map(|d| d.file_name().to_string_lossy().into_owned())
+        .collect();
+    attempts.sort();
+    assert_eq!(attempts, ["run-001-attempt-1", "run-001-attempt-2"]);
+    for a in &attempts {
+        let rec: RunRecord =
+            serde_json::from_str(&fs::read_to_string(failed.join(a).join("run.json")).unwrap())
+                .unwrap();
+        assert_eq!(rec.status, Status::Failed);
+        assert!(rec.reason.is_some(), "{a}: a failed run says why");
+        let kept: Vec<_> = fs::read_dir(failed.join(a)).unwrap().flatten().collect();
+        assert!(
+            kept.iter()
+                .any(|d| d.file_name().to_string_lossy().ends_with(".csv.xz")),
+            "{a}: the trace is kept for diagnosis"
+        );
+    }
+}
