@@ -245,7 +245,7 @@ fn main() -> ExitCode {
     let config = match Config::try_from(cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("energy-stats: {e:#}");
+            eprintln!("energy-stats: {}", records::error_chain(e.as_ref()));
             return ExitCode::from(2);
         }
     };
@@ -267,7 +267,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.chain().any(records::is_broken_pipe) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("energy-stats: {e:#}");
+            eprintln!("energy-stats: {}", records::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

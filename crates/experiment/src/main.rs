@@ -162,7 +162,7 @@ fn main() -> ExitCode {
             if records::is_broken_pipe(e.as_ref()) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("experiment: error: {e:#}");
+            eprintln!("experiment: error: {}", records::error_chain(e.as_ref()));
             if experiment::interrupted() {
                 ExitCode::from(130)
             } else {

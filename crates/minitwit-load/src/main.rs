@@ -308,7 +308,7 @@ fn main() -> ExitCode {
     let config = match Config::try_from(cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("minitwit-load: {e:#}");
+            eprintln!("minitwit-load: {}", records::error_chain(e.as_ref()));
             return ExitCode::from(2);
         }
     };
@@ -324,7 +324,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if records::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("minitwit-load: {e:#}");
+            eprintln!("minitwit-load: {}", records::error_chain(e.as_ref()));
             if stop.load(Ordering::SeqCst) {
                 ExitCode::from(130)
             } else {

@@ -402,14 +402,14 @@ fn main() -> ExitCode {
     let cfg = match Config::try_from(cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("otii-capture: {e:#}");
+            eprintln!("otii-capture: {}", records::error_chain(e.as_ref()));
             return ExitCode::from(2);
         }
     };
     let result = run(cfg);
     if otii_capture::interrupted() {
         if let Err(e) = &result {
-            eprintln!("otii-capture: {e:#}");
+            eprintln!("otii-capture: {}", records::error_chain(e.as_ref()));
         }
         return ExitCode::from(130);
     }
@@ -418,7 +418,7 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("otii-capture: {e:#}");
+            eprintln!("otii-capture: {}", records::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

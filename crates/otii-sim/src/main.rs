@@ -181,14 +181,14 @@ fn main() -> ExitCode {
     let cfg = match Config::try_from(cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("otii-sim: {e:#}");
+            eprintln!("otii-sim: {}", records::error_chain(e.as_ref()));
             return ExitCode::from(2);
         }
     };
     match run(cfg, port_file) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("otii-sim: {e:#}");
+            eprintln!("otii-sim: {}", records::error_chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -258,7 +258,7 @@ fn main() -> ExitCode {
     let config = match Config::try_from(cli) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("pi-provision: {e:#}");
+            eprintln!("pi-provision: {}", records::error_chain(e.as_ref()));
             return ExitCode::from(2);
         }
     };
@@ -270,11 +270,11 @@ fn main() -> ExitCode {
                 || e.chain()
                     .any(|c| c.is::<pi_provision::inventory::InventoryError>()) =>
         {
-            eprintln!("pi-provision: {e:#}");
+            eprintln!("pi-provision: {}", records::error_chain(e.as_ref()));
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("pi-provision: {e:#}");
+            eprintln!("pi-provision: {}", records::error_chain(e.as_ref()));
             ExitCode::from(1)
         }
     }

@@ -19,14 +19,17 @@
 //! - `atomic.rs`: [`AtomicFile`], write-then-rename so an interrupted run never leaves a file
 //!   that looks complete.
 //! - `pipe.rs`: [`is_broken_pipe`], so `tool | head` ends quietly.
+//! - `chain.rs`: [`error_chain`], an error and its causes as one line, each said once.
 
 mod atomic;
+mod chain;
 mod jsonl;
 mod pipe;
 mod request;
 mod run;
 
 pub use atomic::AtomicFile;
+pub use chain::error_chain;
 pub use jsonl::{read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
