@@ -65,6 +65,48 @@ pub struct Run {
 }
 
 impl Run {
+    /// A measured run read from a log or a table: the study's energy from power and time,
+    /// no trace yet, at the study's sample rate.
+    fn measured(
+        label: String,
+        run: u32,
+        power_w: f64,
+        duration_s: f64,
+        source: Source,
+        origin: String,
+    ) -> Run {
+        Run {
+            label,
+            run,
+            power_w,
+            duration_s,
+            energy_j: RunRecord::study_energy_j(power_w, duration_s),
+            source,
+            origin,
+            trace: None,
+            trace_summary: None,
+            sample_rate_hz: STUDY_RATE_HZ,
+            failed: None,
+            modelled: false,
+            requests: None,
+        }
+    }
+
+    /// A run with no usable numbers (yet), unusable for `why` when that is given.
+    fn unknown(
+        label: String,
+        run: u32,
+        source: Source,
+        origin: String,
+        why: Option<String>,
+    ) -> Run {
+        Run {
+            failed: why,
+            energy_j: f64::NAN,
+            ..Run::measured(label, run, f64::NAN, f64::NAN, source, origin)
+        }
+    }
+
     /// Energy integrated over the trace, Σ P·Δt (J), when the trace was read.
     pub fn trace_energy_j(&self) -> Option<f64> {
         self.trace_summary
@@ -308,20 +350,16 @@ fn read_group_dir(
             .into_iter()
             .enumerate()
             .map(|(i, t)| Run {
-                label: label.clone(),
-                run: i as u32 + 1,
-                power_w: f64::NAN,
-                duration_s: f64::NAN,
-                energy_j: f64::NAN,
-                source: Source::Trace,
-                origin: t.display().to_string(),
-                trace: Some(t),
-                trace_summary: None,
-                sample_rate_hz: STUDY_RATE_HZ,
-                failed: (!opts.read_traces)
-                    .then(|| "trace not read (--no-traces) and no log or run records".to_string()),
-                modelled: false,
-                requests: None,
+                trace: Some(t.clone()),
+                ..Run::unknown(
+                    label.clone(),
+                    i as u32 + 1,
+                    Source::Trace,
+                    t.display().to_string(),
+                    (!opts.read_traces).then(|| {
+                        "trace not read (--no-traces) and no log or run records".to_string()
+                    }),
+                )
             })
             .collect()
     } else {
@@ -348,36 +386,21 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
         let origin = format!("{}:{}", path.display(), b.line);
         let run = i as u32 + 1;
         match b.result {
-            Ok(l) => runs.push(Run {
-                label: label.to_string(),
+            Ok(l) => runs.push(Run::measured(
+                label.to_string(),
                 run,
-                power_w: l.power_avg_w,
-                duration_s: l.duration_s,
-                energy_j: RunRecord::study_energy_j(l.power_avg_w, l.duration_s),
-                source: Source::Log,
+                l.power_avg_w,
+                l.duration_s,
+                Source::Log,
                 origin,
-                trace: None,
-                trace_summary: None,
-                sample_rate_hz: STUDY_RATE_HZ,
-                failed: None,
-                modelled: false,
-                requests: None,
-            }),
-            Err(why) if opts.keep_going => runs.push(Run {
-                label: label.to_string(),
+            )),
+            Err(why) if opts.keep_going => runs.push(Run::unknown(
+                label.to_string(),
                 run,
-                power_w: f64::NAN,
-                duration_s: f64::NAN,
-                energy_j: f64::NAN,
-                source: Source::Log,
+                Source::Log,
                 origin,
-                trace: None,
-                trace_summary: None,
-                sample_rate_hz: STUDY_RATE_HZ,
-                failed: Some(why),
-                modelled: false,
-                requests: None,
-            }),
+                Some(why),
+            )),
             Err(why) => return Err(InputError::Bad(format!("{origin}: {why}"))),
         }
     }
@@ -492,36 +515,21 @@ pub fn read_csv_table(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<
         *counter += 1;
         let origin = format!("{name}:{line_no}");
         match parsed {
-            Ok((p, d, r)) => out.push(Run {
+            Ok((p, d, r)) => out.push(Run::measured(
                 label,
-                run: r.unwrap_or(*counter),
-                power_w: p,
-                duration_s: d,
-                energy_j: RunRecord::study_energy_j(p, d),
-                source: Source::Table,
+                r.unwrap_or(*counter),
+                p,
+                d,
+                Source::Table,
                 origin,
-                trace: None,
-                trace_summary: None,
-                sample_rate_hz: STUDY_RATE_HZ,
-                failed: None,
-                modelled: false,
-                requests: None,
-            }),
-            Err(why) if opts.keep_going => out.push(Run {
+            )),
+            Err(why) if opts.keep_going => out.push(Run::unknown(
                 label,
-                run: *counter,
-                power_w: f64::NAN,
-                duration_s: f64::NAN,
-                energy_j: f64::NAN,
-                source: Source::Table,
+                *counter,
+                Source::Table,
                 origin,
-                trace: None,
-                trace_summary: None,
-                sample_rate_hz: STUDY_RATE_HZ,
-                failed: Some(why),
-                modelled: false,
-                requests: None,
-            }),
+                Some(why),
+            )),
             Err(why) => return Err(InputError::Bad(why)),
         }
     }
