@@ -17,10 +17,9 @@ pub fn http_get(url: &str) -> io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-    )?;
+    // One write: `write!` on the stream would send the request in pieces.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw);
@@ -69,12 +68,20 @@ mod tests {
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
+            // Read the whole request first: closing a socket with unread input makes the
+            // kernel reset the connection, which the client may see before the answer.
+            let mut req = Vec::new();
             let mut buf = [0u8; 1024];
-            let n = s.read(&mut buf).unwrap_or_else(|e| panic!("{e}"));
-            let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap_or_else(|e| panic!("{e}"));
+                assert!(n > 0, "the client closed before its request ended");
+                req.extend_from_slice(&buf[..n]);
+            }
             s.write_all(b"HTTP/1.1 404 NOT FOUND\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
                 .unwrap_or_else(|e| panic!("{e}"));
-            req
+            // The client reads to the end of the stream.
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            String::from_utf8_lossy(&req).into_owned()
         });
         let (status, body) =
             http_get(&format!("http://{addr}/x%20y")).unwrap_or_else(|e| panic!("{e}"));
