@@ -3,14 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use records::{read_jsonl, RequestRecord, RunRecord, Status};
+
+mod common;
+use common::{alive, assert_trace_in_study_layout, files_ending, runs};
 
 struct Env {
     dir: tempfile::TempDir,
@@ -60,60 +63,6 @@ fn experiment(e: &Env, extra: &[&str]) -> Command {
         .args(extra)
         .stdin(Stdio::null());
     cmd
-}
-
-fn runs(group: &Path) -> Vec<RunRecord> {
-    let f = fs::File::open(group.join("runs.jsonl")).unwrap();
-    read_jsonl(BufReader::new(f), "runs.jsonl")
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-fn traces(group: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(group)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".csv.xz"))
-        .collect();
-    v.sort();
-    v
-}
-
-fn assert_trace_in_study_layout(path: &Path, samples: u64) {
-    let mut text = String::new();
-    xz2::read::XzDecoder::new(fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some(",MAIN_CURRENT,MAIN_VOLTAGE,MAIN_POWER"));
-    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(first[0], "0");
-    let (i, v, p): (f64, f64, f64) = (
-        first[1].parse().unwrap(),
-        first[2].parse().unwrap(),
-        first[3].parse().unwrap(),
-    );
-    assert!(
-        (i * v - p).abs() < 1e-6 * p.abs().max(1.0),
-        "P = I × V in {}",
-        path.display()
-    );
-    assert_eq!(
-        text.lines().count() as u64,
-        samples + 1,
-        "{}",
-        path.display()
-    );
-    let name = path.file_name().unwrap().to_string_lossy();
-    // The Otii names a recording after its start time: "YYYY-MM-DD HH:MM:SS".
-    let stem = name.trim_end_matches(".csv.xz");
-    assert_eq!(stem.len(), 19, "{name}");
-    assert_eq!(&stem[10..11], " ", "{name}");
-}
-
-fn pid_alive(pid: i32) -> bool {
-    kill(Pid::from_raw(pid), None).is_ok()
 }
 
 #[test]
@@ -173,7 +122,7 @@ fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
             "{r:?}"
         );
         assert!((r.energy_j - r.power_avg_w * r.duration_s).abs() < 1e-9 * r.energy_j);
-        let t = traces(&group);
+        let t = files_ending(&group, ".csv.xz");
         assert_eq!(
             t.len(),
             1,
@@ -201,7 +150,7 @@ fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
         .trim()
         .parse()
         .unwrap();
-    assert!(!pid_alive(pid), "gunicorn {pid} still runs");
+    assert!(!alive(pid as u32), "gunicorn {pid} still runs");
 
     // The data is what energy-stats reads: one run per interpreter, and a report.
     let groups = [outdir.join("minitwit311"), outdir.join("pypy3.9")];
@@ -284,7 +233,7 @@ fn an_interrupted_experiment_resumes_without_duplicate_runs() {
         .parse()
         .unwrap();
     assert!(
-        !pid_alive(pid),
+        !alive(pid as u32),
         "gunicorn {pid} left running after the interruption"
     );
     let group = e.dir.path().join("out/minitwit311");
@@ -295,7 +244,7 @@ fn an_interrupted_experiment_resumes_without_duplicate_runs() {
         before.len()
     );
     assert_eq!(
-        traces(&group).len(),
+        files_ending(&group, ".csv.xz").len(),
         before.len(),
         "no partial trace in the data"
     );
@@ -308,7 +257,7 @@ fn an_interrupted_experiment_resumes_without_duplicate_runs() {
     let numbers: Vec<u32> = after.iter().map(|r| r.run).collect();
     assert_eq!(numbers, [1, 2, 3], "every planned run once");
     assert_eq!(after[0], before[0], "a finished run is never redone");
-    assert_eq!(traces(&group).len(), 3);
+    assert_eq!(files_ending(&group, ".csv.xz").len(), 3);
     let ids: std::collections::BTreeSet<_> = after.iter().map(|r| r.trace.clone()).collect();
     assert_eq!(ids.len(), 3, "three distinct traces");
 }
@@ -405,7 +354,10 @@ fn a_failing_run_is_kept_apart_requeued_once_and_reported() {
         runs(&group).is_empty(),
         "a failed run never enters runs.jsonl"
     );
-    assert!(traces(&group).is_empty(), "nor its trace the group folder");
+    assert!(
+        files_ending(&group, ".csv.xz").is_empty(),
+        "nor its trace the group folder"
+    );
     let failed = group.join("failed");
     let mut attempts: Vec<String> = fs::read_dir(&failed)
         .unwrap()

@@ -20,9 +20,12 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use records::{read_jsonl, RunRecord, Status};
+use records::Status;
 use testkit::netns::CTL_ADDR;
 use testkit::Testbed;
+
+mod common;
+use common::{alive, assert_trace_in_study_layout, files_ending, runs};
 
 /// The wheels make builds for the tests (`make provision-wheelhouse`): `CPE_WHEELHOUSE`, which
 /// `make test` exports, or else where make puts them, `$CPE_ROOT/.deps/wheelhouse`.
@@ -151,26 +154,6 @@ fn make_experiment(tb: &Testbed, inv: &Path) -> Command {
     cmd
 }
 
-fn runs(group: &Path) -> Vec<RunRecord> {
-    let f = fs::File::open(group.join("runs.jsonl")).unwrap();
-    read_jsonl(BufReader::new(f), "runs.jsonl")
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-fn files_ending(dir: &Path, suffix: &str) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(suffix))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// The gunicorn processes in the server's namespace.
 fn gunicorn_on_server(tb: &Testbed) -> Vec<u32> {
     tb.pids_in("server")
@@ -183,47 +166,11 @@ fn gunicorn_on_server(tb: &Testbed) -> Vec<u32> {
         .collect()
 }
 
-/// Whether a process runs. A zombie does not: dead, only not yet reaped by its parent (a
-/// daemonized gunicorn's is PID 1, which may reap late).
-fn alive(pid: u32) -> bool {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // "pid (comm) state …": the state follows the last ')'.
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .is_some_and(|state| state != "Z" && state != "X")
-}
-
 /// The server's status as `pi-provision server status` reports it.
 fn server_running(tb: &Testbed, inv: &Path) -> bool {
     let out = provision(tb, inv, &["server", "status"], &[]);
     let st: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     st["running"].as_bool().unwrap()
-}
-
-/// A trace as the study stored it: xz-compressed CSV with the Otii's channel header, one line
-/// per sample, named after the recording's start time.
-fn check_trace(path: &Path, rec: &RunRecord) {
-    let mut csv = String::new();
-    xz2::read::XzDecoder::new(fs::File::open(path).unwrap())
-        .read_to_string(&mut csv)
-        .unwrap();
-    assert_eq!(
-        csv.lines().next(),
-        Some(",MAIN_CURRENT,MAIN_VOLTAGE,MAIN_POWER"),
-        "{}",
-        path.display()
-    );
-    assert_eq!(csv.lines().count() as u64, rec.samples + 1);
-    assert!(rec.samples > 0);
-    let stem = path
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .replace(".csv.xz", "");
-    assert!(
-        stem.len() == 19 && &stem[10..11] == " ",
-        "not YYYY-MM-DD HH:MM:SS: {stem}"
-    );
 }
 
 #[test]
@@ -378,7 +325,8 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
         assert!((r.energy_j - r.power_avg_w * r.duration_s).abs() < 1e-9 * r.energy_j.abs());
         let trace = r.trace.as_deref().expect("a trace");
         assert!(traces.iter().any(|t| t == trace), "{trace} not filed");
-        check_trace(&group.join(trace), r);
+        assert!(r.samples > 0);
+        assert_trace_in_study_layout(&group.join(trace), r.samples);
         let reqs =
             fs::read_to_string(group.join(format!("requests/run-{:03}.jsonl", r.run))).unwrap();
         assert_eq!(reqs.lines().count(), 492);
