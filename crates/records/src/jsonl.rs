@@ -60,7 +60,20 @@ impl<W: Write> JsonLinesWriter<W> {
     }
 
     /// Serialises one record, appends a newline, writes the whole line at once and flushes.
-    pub fn write<T: Serialize>(&mut self, record: &T) -> io::Result<()> {
+    ///
+    /// A record with NaN or an infinity in a numeric field is refused (`InvalidData`, naming the
+    /// field) and nothing is written: JSON cannot carry such a value, and a `null` in its place
+    /// would make the whole file unreadable later.
+    pub fn write<T: Serialize + Versioned>(&mut self, record: &T) -> io::Result<()> {
+        if let Some(field) = record.non_finite_field() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} record not written: {field} is not a finite number",
+                    T::SCHEMA
+                ),
+            ));
+        }
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, record).map_err(io::Error::other)?;
         self.buf.push(b'\n');

@@ -41,4 +41,18 @@ pub trait Versioned {
     const SCHEMA: &'static str;
     /// The `schema` value this record actually carries.
     fn schema(&self) -> &str;
+    /// The first numeric field holding NaN or an infinity, if any. JSON has neither (serde_json
+    /// would write `null`, which no reader accepts), so [`JsonLinesWriter`] refuses such a
+    /// record and names this field.
+    fn non_finite_field(&self) -> Option<&'static str>;
+}
+
+/// The name of the first `(name, value)` pair whose value is NaN or infinite.
+fn first_non_finite<const N: usize>(
+    fields: [(&'static str, Option<f64>); N],
+) -> Option<&'static str> {
+    fields
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|v| !v.is_finite()))
+        .map(|(name, _)| name)
 }

@@ -47,4 +47,10 @@ impl Versioned for RequestRecord {
     fn schema(&self) -> &str {
         &self.schema
     }
+    fn non_finite_field(&self) -> Option<&'static str> {
+        crate::first_non_finite([
+            ("start_s", Some(self.start_s)),
+            ("latency_ms", Some(self.latency_ms)),
+        ])
+    }
 }

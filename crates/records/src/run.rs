@@ -164,6 +164,47 @@ impl Versioned for RunRecord {
     fn schema(&self) -> &str {
         &self.schema
     }
+    fn non_finite_field(&self) -> Option<&'static str> {
+        crate::first_non_finite([
+            ("duration_s", Some(self.duration_s)),
+            ("recording_s", Some(self.recording_s)),
+            ("sample_rate_hz", Some(self.sample_rate_hz)),
+            ("power_min_w", Some(self.power_min_w)),
+            ("power_max_w", Some(self.power_max_w)),
+            ("power_avg_w", Some(self.power_avg_w)),
+            ("current_min_a", self.current_min_a),
+            ("current_max_a", self.current_max_a),
+            ("current_avg_a", Some(self.current_avg_a)),
+            ("voltage_min_v", self.voltage_min_v),
+            ("voltage_max_v", self.voltage_max_v),
+            ("voltage_avg_v", Some(self.voltage_avg_v)),
+            ("energy_j", Some(self.energy_j)),
+            ("trace_energy_j", Some(self.trace_energy_j)),
+            ("meter_energy_j", self.meter_energy_j),
+        ])
+        .or_else(|| {
+            self.meter_stats
+                .as_ref()
+                .and_then(MeterStats::non_finite_field)
+        })
+    }
+}
+
+impl MeterStats {
+    /// The first field holding NaN or an infinity, named as it appears in the record.
+    fn non_finite_field(&self) -> Option<&'static str> {
+        crate::first_non_finite([
+            ("meter_stats.power_min_w", Some(self.power_min_w)),
+            ("meter_stats.power_max_w", Some(self.power_max_w)),
+            ("meter_stats.power_avg_w", Some(self.power_avg_w)),
+            ("meter_stats.current_min_a", Some(self.current_min_a)),
+            ("meter_stats.current_max_a", Some(self.current_max_a)),
+            ("meter_stats.current_avg_a", Some(self.current_avg_a)),
+            ("meter_stats.voltage_min_v", Some(self.voltage_min_v)),
+            ("meter_stats.voltage_max_v", Some(self.voltage_max_v)),
+            ("meter_stats.voltage_avg_v", Some(self.voltage_avg_v)),
+        ])
+    }
 }
 
 impl RunRecord {
