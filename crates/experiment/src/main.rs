@@ -41,11 +41,9 @@ enum Cmd {
     },
 }
 
+/// What makes a plan besides the interpreters: shared by `plan` and `run`.
 #[derive(Debug, Args)]
-struct PlanArgs {
-    /// Interpreter labels, comma-separated (e.g. 3.8,3.9,3.10).
-    #[arg(long, value_delimiter = ',', required = true)]
-    labels: Vec<String>,
+struct OrderArgs {
     /// Measured runs per interpreter.
     #[arg(long, default_value_t = 10)]
     runs: u32,
@@ -58,6 +56,15 @@ struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+struct PlanArgs {
+    /// Interpreter labels, comma-separated (e.g. 3.8,3.9,3.10).
+    #[arg(long, value_delimiter = ',', required = true)]
+    labels: Vec<String>,
+    #[command(flatten)]
+    order: OrderArgs,
+}
+
+#[derive(Debug, Args)]
 struct RunArgs {
     /// Plan file: written before the first run, read when resuming.
     #[arg(long, value_name = "FILE")]
@@ -66,15 +73,8 @@ struct RunArgs {
     /// and request logs.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Measured runs per interpreter.
-    #[arg(long, default_value_t = 10)]
-    runs: u32,
-    /// Run order: blocked (the study's), interleaved (round-robin) or shuffled (seeded).
-    #[arg(long, default_value = "shuffled")]
-    order: Order,
-    /// Seed of the shuffled order.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    order: OrderArgs,
     /// Discarded warm-up runs after every server start.
     #[arg(long, default_value_t = 1)]
     warmup: u32,
@@ -175,7 +175,7 @@ fn main() -> ExitCode {
 fn real_main(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Plan(a) => {
-            let plan = Plan::new(&a.labels, a.runs, a.order, a.seed);
+            let plan = Plan::new(&a.labels, a.order.runs, a.order.order, a.order.seed);
             println!("{}", serde_json::to_string_pretty(&plan)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -238,7 +238,7 @@ fn run(a: RunArgs) -> Result<ExitCode> {
     if labels.is_empty() {
         bail!("no interpreters: give --python EXE or --interpreter LABEL=VENV (local), or --labels (remote)");
     }
-    if a.runs == 0 {
+    if a.order.runs == 0 {
         bail!("--runs must be at least 1");
     }
     let load = if a.triggers.is_empty() {
@@ -295,9 +295,9 @@ fn run(a: RunArgs) -> Result<ExitCode> {
         plan: a.plan,
         out: a.out,
         labels,
-        runs: a.runs,
-        order: a.order,
-        seed: a.seed,
+        runs: a.order.runs,
+        order: a.order.order,
+        seed: a.order.seed,
         warmup: a.warmup,
         cooldown: Duration::from_secs_f64(a.cooldown.max(0.0)),
         baseline: Duration::from_secs_f64(a.baseline.max(0.0)),
