@@ -251,7 +251,7 @@ impl From<anyhow::Error> for RunError {
         if e.downcast_ref::<Interrupted>().is_some() {
             RunError::Interrupted
         } else {
-            RunError::Failed(format!("{e:#}"))
+            RunError::Failed(records::error_chain(e.as_ref()))
         }
     }
 }
@@ -413,8 +413,9 @@ fn record_run(
         Ok(r) => r,
         Err(e) => {
             return Err(RunError::Failed(format!(
-                "otii-capture gave no run record ({}): {e:#}",
-                out.status
+                "otii-capture gave no run record ({}): {}",
+                out.status,
+                records::error_chain(e.as_ref())
             )))
         }
     };
