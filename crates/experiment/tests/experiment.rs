@@ -21,15 +21,10 @@ struct Env {
 }
 
 fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let seed = dir.path().join("seed.sql");
-    let out = Command::new(testkit::bin("minitwit-load"))
-        .arg("seed")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "minitwit-load seed failed");
-    fs::write(&seed, out.stdout).unwrap();
-    Env { dir, seed }
+    Env {
+        dir: tempfile::tempdir().unwrap(),
+        seed: testkit::seed_sql(),
+    }
 }
 
 fn pypy_venv() -> PathBuf {

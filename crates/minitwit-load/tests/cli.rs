@@ -122,9 +122,8 @@ fn seed_rejects_a_bad_seed_with_usage_exit_2() {
 fn seed_users_can_log_in_with_the_documented_password() {
     use minitwit_load::http::{Client, Session, Timeouts};
     use minitwit_load::url::{encode_form, HttpUrl};
-    let dir = tempfile::tempdir().unwrap();
     let server = testkit::MiniTwit::builder()
-        .seed(seed_file(dir.path()))
+        .seed(testkit::seed_sql())
         .start();
     testkit::http_get(&format!("{}/cleardb", server.base_url())).unwrap();
     let url = HttpUrl::parse(&server.base_url(), false).unwrap();
@@ -227,8 +226,10 @@ fn assert_sequence(records: &[RequestRecord], user: &str, fixed: bool, cycles: u
     }
 }
 
-fn fresh_server(dir: &Path) -> testkit::MiniTwit {
-    let server = testkit::MiniTwit::builder().seed(seed_file(dir)).start();
+fn fresh_server() -> testkit::MiniTwit {
+    let server = testkit::MiniTwit::builder()
+        .seed(testkit::seed_sql())
+        .start();
     let (status, _) = testkit::http_get(&format!("{}/cleardb", server.base_url())).unwrap();
     assert_eq!(status, 302, "{}", server.log());
     server
@@ -252,8 +253,7 @@ fn run_ok(server: &testkit::MiniTwit, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn run_paper_mode_sends_the_study_sequence_and_records_every_hop() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let out = run_ok(&server, &["--user", "paper-user", "--run-id", "r-paper"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let recs = parse_records(&out.stdout);
@@ -271,8 +271,7 @@ fn run_paper_mode_sends_the_study_sequence_and_records_every_hop() {
 
 #[test]
 fn run_fixed_mode_sends_session_timelines_instead_of_404s() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let out = run_ok(&server, &["--user", "fixed-user", "--scenario", "fixed"]);
     let recs = parse_records(&out.stdout);
     assert_sequence(&recs, "fixed-user", true, 2);
@@ -282,7 +281,7 @@ fn run_fixed_mode_sends_session_timelines_instead_of_404s() {
 #[test]
 fn run_three_users_with_records_file_prints_one_summary_line() {
     let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let file = dir.path().join("requests.jsonl");
     let file_arg = file.to_string_lossy().into_owned();
     let out = run_ok(
@@ -324,8 +323,7 @@ fn run_three_users_with_records_file_prints_one_summary_line() {
 
 #[test]
 fn a_failed_check_stops_the_user_naming_step_and_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let args = [
         "run",
         "--server",
@@ -390,8 +388,7 @@ fn capturing_proxy(upstream: u16) -> (String, std::sync::Arc<std::sync::Mutex<Ve
 
 #[test]
 fn cookies_go_only_on_session_requests_like_python_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let (url, seen) = capturing_proxy(server.port());
     let out = load()
         .args(["run", "--server", &url, "--user", "wire", "--run-id", "w"])
@@ -461,7 +458,7 @@ fn wire_view(seen: &[Vec<u8>]) -> Vec<(String, bool, String)> {
 #[test]
 fn the_wire_matches_the_python_requests_client_request_for_request() {
     let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let follow = dir.path().join("follow.txt");
     std::fs::write(&follow, user_names(DEFAULT_SEED)[..20].join("\n")).unwrap();
     let peer = testkit::root().join("crates/minitwit-load/bench/peer_scenario.py");
@@ -502,8 +499,7 @@ fn the_wire_matches_the_python_requests_client_request_for_request() {
 
 #[test]
 fn another_seed_fails_at_the_first_follow_with_a_hint() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let out = load()
         .args([
             "run",
@@ -526,8 +522,7 @@ fn another_seed_fails_at_the_first_follow_with_a_hint() {
 
 #[test]
 fn shortened_scenario_has_documented_counts() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let out = run_ok(&server, &["--user", "short", "--cycles", "1"]);
     assert_sequence(&parse_records(&out.stdout), "short", false, 1);
 }
@@ -536,7 +531,7 @@ fn shortened_scenario_has_documented_counts() {
 fn reset_ends_on_200_and_agent_trigger_run_the_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let server = testkit::MiniTwit::builder()
-        .seed(seed_file(dir.path()))
+        .seed(testkit::seed_sql())
         .start();
     load()
         .args(["reset", "--server", &server.base_url()])
@@ -762,7 +757,7 @@ fn sigint_stops_a_waiting_trigger_with_exit_130() {
 #[test]
 fn sigint_keeps_the_records_so_far_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let file = dir.path().join("requests.jsonl");
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("minitwit-load"))
         .args([
@@ -823,8 +818,7 @@ fn sigint_keeps_the_records_so_far_and_exits_130() {
 
 #[test]
 fn closed_stdout_is_not_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = fresh_server(dir.path());
+    let server = fresh_server();
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("minitwit-load"))
         .args(["run", "--server", &server.base_url(), "--user", "head"])
         .stdout(Stdio::piped())

@@ -1,5 +1,5 @@
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -41,13 +41,21 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// MiniTwit's seed SQL as `minitwit-load seed` makes it (the default seed), written once per
-/// test process into a temporary file that lives until the process ends. Pass it to
-/// [`crate::MiniTwit::builder`]`.seed(..)`. Panics if the binary is missing or fails.
+/// MiniTwit's seed SQL as `minitwit-load seed` makes it (the default seed). Made once per build
+/// of the binary and shared by every test process: it is kept beside the binary
+/// (`testkit-seed.sql` in [`bin_dir`]) and made again only when the binary is newer, written
+/// under a temporary name and renamed, so parallel test processes never see half a file. Pass
+/// it to [`crate::MiniTwit::builder`]`.seed(..)`. Panics if the binary is missing or fails.
 pub fn seed_sql() -> PathBuf {
     static SEED: OnceLock<PathBuf> = OnceLock::new();
     SEED.get_or_init(|| {
-        let out = Command::new(bin("minitwit-load"))
+        let exe = bin("minitwit-load");
+        let path = exe.with_file_name("testkit-seed.sql");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if modified(&path).is_some() && modified(&path) >= modified(&exe) {
+            return path;
+        }
+        let out = Command::new(&exe)
             .arg("seed")
             .output()
             .unwrap_or_else(|e| panic!("cannot run minitwit-load seed: {e}"));
@@ -56,17 +64,15 @@ pub fn seed_sql() -> PathBuf {
             "minitwit-load seed failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let file = tempfile::Builder::new()
-            .prefix("testkit-seed-")
-            .suffix(".sql")
-            .tempfile()
-            .unwrap_or_else(|e| panic!("cannot create a temporary file: {e}"));
-        std::fs::write(file.path(), &out.stdout)
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut file = tempfile::Builder::new()
+            .prefix(".testkit-seed-")
+            .tempfile_in(dir)
+            .unwrap_or_else(|e| panic!("cannot create a temporary file in {}: {e}", dir.display()));
+        std::io::Write::write_all(&mut file, &out.stdout)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.path().display()));
-        // Kept for the rest of the process: tests may start servers until the very end.
-        let (_, path) = file
-            .keep()
-            .unwrap_or_else(|e| panic!("cannot keep the seed file: {e}"));
+        file.persist(&path)
+            .unwrap_or_else(|e| panic!("cannot rename the seed to {}: {e}", path.display()));
         path
     })
     .clone()
