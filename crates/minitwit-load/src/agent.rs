@@ -8,12 +8,11 @@
 //! - Anything else: 404 (405 for other methods on `/trigger`).
 
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use records::JsonLinesWriter;
 
@@ -47,7 +46,6 @@ struct State {
     cfg: AgentConfig,
     busy: AtomicBool,
     runs: AtomicU64,
-    log_lock: Mutex<()>,
 }
 
 /// Serves triggers on `listener` until `stop` is raised. Each connection gets its own thread,
@@ -70,7 +68,6 @@ pub fn serve(
         cfg,
         busy: AtomicBool::new(false),
         runs: AtomicU64::new(0),
-        log_lock: Mutex::new(()),
     };
     std::thread::scope(|scope| {
         while !stop.load(Ordering::SeqCst) {
@@ -159,26 +156,18 @@ fn handle(
 fn run_once(state: &State, query: &str, stop: &AtomicBool) -> Result<RunSummary, String> {
     let n = state.runs.fetch_add(1, Ordering::SeqCst) + 1;
     let mut load = state.cfg.load.clone();
-    load.run_id = query_value(query, "run_id").unwrap_or_else(|| {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        format!("{}-{secs}-{n}", load.client)
-    });
+    load.run_id = query_value(query, "run_id")
+        .unwrap_or_else(|| crate::default_run_id(&load.client, Some(n)));
     let Some(path) = &state.cfg.log else {
         return run_scenario(&load, stop, |_| Ok(()), |_, _| {}).map_err(|e| e.to_string());
     };
-    // One writer at a time, although only one run can be active anyway.
-    let _guard = state
-        .log_lock
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The `busy` flag lets only one run at a time reach this point, so one writer appends.
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut writer = JsonLinesWriter::new(BufWriter::new(file));
+    let mut writer = JsonLinesWriter::new(file);
     run_scenario(&load, stop, |r| writer.write(r), |_, _| {})
         .map_err(|e| format!("{}: {e}", path.display()))
 }

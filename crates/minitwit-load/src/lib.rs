@@ -38,3 +38,15 @@ pub fn host_name() -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "local".to_owned())
 }
+
+/// A run id for requests that were given none: `CLIENT-UNIXSECONDS`, plus `-N` for the agent's
+/// N-th trigger, so runs of one client sort by time.
+pub fn default_run_id(client: &str, trigger: Option<u64>) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match trigger {
+        Some(n) => format!("{client}-{secs}-{n}"),
+        None => format!("{client}-{secs}"),
+    }
+}

@@ -233,12 +233,7 @@ fn load_config(s: &ScenarioArgs, users: u32, run_id: Option<String>) -> anyhow::
     } else {
         (1..=users).map(|i| format!("{name}-{i}")).collect()
     };
-    let run_id = run_id.unwrap_or_else(|| {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        format!("{client}-{secs}")
-    });
+    let run_id = run_id.unwrap_or_else(|| minitwit_load::default_run_id(&client, None));
     Ok(LoadConfig {
         server,
         users,
