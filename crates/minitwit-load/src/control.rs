@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::http::{Client, HttpError, Session, Timeouts};
-use crate::runner::RunSummary;
-use crate::url::{encode_component, encode_path, HttpUrl};
+use crate::runner::{redirect_target, RunSummary, MAX_REDIRECTS};
+use crate::url::{encode_component, HttpUrl};
 
 /// Why `/cleardb` did not end well.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ pub fn reset(
     let mut session = Session::new();
     let mut target = client.target("/cleardb");
     let mut chain = Vec::new();
-    for _ in 0..=30 {
+    for _ in 0..=MAX_REDIRECTS {
         let url = format!("http://{}{target}", server.host_header());
         let r = client
             .send(&mut session, "GET", &target, None, stop)
@@ -59,8 +59,14 @@ pub fn reset(
             })?;
         chain.push(r.status);
         match (r.status, r.location) {
-            (301..=303 | 307 | 308, Some(loc)) if loc.starts_with('/') => {
-                target = encode_path(&loc)
+            (301..=303 | 307 | 308, Some(loc)) => {
+                target = redirect_target(server, &target, &loc).map_err(|excerpt| {
+                    ResetError::Status {
+                        url,
+                        status: r.status,
+                        excerpt,
+                    }
+                })?;
             }
             (200, _) => return Ok(chain),
             (status, _) => {

@@ -16,7 +16,7 @@ use crate::seed;
 use crate::url::{encode_path, HttpUrl};
 
 /// Redirect hops followed at most per call (what `requests` allows).
-const MAX_REDIRECTS: usize = 30;
+pub(crate) const MAX_REDIRECTS: usize = 30;
 
 /// Everything one scenario run needs.
 #[derive(Debug, Clone)]
@@ -421,7 +421,11 @@ fn secs(d: Duration) -> f64 {
 
 /// The request target a `Location` points to. Only the same server is followed: the load
 /// must never wander off to another host.
-fn redirect_target(base: &HttpUrl, current: &str, location: &str) -> Result<String, String> {
+pub(crate) fn redirect_target(
+    base: &HttpUrl,
+    current: &str,
+    location: &str,
+) -> Result<String, String> {
     if location.starts_with("http://") || location.starts_with("https://") {
         let url = HttpUrl::parse(location, true)
             .map_err(|e| format!("redirect to {location:?} refused: {e}"))?;

@@ -713,6 +713,21 @@ fn reset_fails_unless_it_ends_on_200() {
 }
 
 #[test]
+fn reset_refuses_a_redirect_to_another_server() {
+    let url = canned_server(Some(
+        "HTTP/1.1 302 FOUND\r\nLocation: http://192.0.2.1:5000/public\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ));
+    load()
+        .args(["reset", "--server", &url])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("HTTP 302")
+                .and(predicate::str::contains("redirect to another server")),
+        );
+}
+
+#[test]
 fn trigger_of_an_unreachable_agent_exits_1_with_a_json_line() {
     let port = testkit::free_port();
     let out = load()
