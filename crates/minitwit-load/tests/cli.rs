@@ -374,10 +374,15 @@ fn capturing_proxy(upstream: u16) -> (String, std::sync::Arc<std::sync::Mutex<Ve
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
                 while let Ok(n) = down.read(&mut buf) {
-                    if n == 0 || up.write_all(&buf[..n]).is_err() {
+                    if n == 0 {
                         break;
                     }
+                    // Kept before it is forwarded: once the server can answer, the bytes are
+                    // in `seen`, so a test that reads it after the client ended sees them all.
                     seen3.lock().unwrap()[index].extend_from_slice(&buf[..n]);
+                    if up.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
                 }
                 let _ = up.shutdown(std::net::Shutdown::Write);
             });
