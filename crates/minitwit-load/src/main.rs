@@ -446,13 +446,14 @@ fn run(load: &LoadConfig, records: Option<&Path>, stop: &AtomicBool) -> anyhow::
                 .with_context(|| format!("writing {name}"))?;
         }
         Sink::Atomic(w) => {
-            let mut file = w.into_inner();
+            let file = w.into_inner();
             if summary.interrupted {
                 // Keep what was recorded, under a name that says it is not a complete run.
-                let partial = PathBuf::from(format!("{name}.partial"));
-                file.flush().with_context(|| format!("writing {name}"))?;
-                std::fs::rename(file.temp_path(), &partial)
-                    .with_context(|| format!("keeping the records as {}", partial.display()))?;
+                let mut partial = file.dest().as_os_str().to_owned();
+                partial.push(".partial");
+                let partial = file
+                    .commit_as(partial)
+                    .with_context(|| format!("keeping the records of {name}"))?;
                 eprintln!(
                     "minitwit-load: interrupted; records so far kept in {}",
                     partial.display()

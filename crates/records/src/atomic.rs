@@ -43,13 +43,21 @@ impl AtomicFile {
     }
 
     /// Flushes, syncs and renames the file to its final name.
-    pub fn commit(mut self) -> io::Result<PathBuf> {
+    pub fn commit(self) -> io::Result<PathBuf> {
+        let dest = self.dest.clone();
+        self.commit_as(dest)
+    }
+
+    /// Flushes, syncs and renames the file to `path` instead of its final name: to keep what
+    /// an interrupted writer wrote under a name that says it is incomplete (`x.jsonl.partial`).
+    pub fn commit_as(mut self, path: impl Into<PathBuf>) -> io::Result<PathBuf> {
+        let path = path.into();
         if let Some(mut file) = self.file.take() {
             file.flush()?;
             file.sync_all()?;
         }
-        fs::rename(&self.tmp, &self.dest)?;
-        Ok(self.dest.clone())
+        fs::rename(&self.tmp, &path)?;
+        Ok(path)
     }
 }
 

@@ -237,6 +237,20 @@ fn atomic_file_is_invisible_until_committed_and_removed_when_dropped() {
 }
 
 #[test]
+fn atomic_file_can_be_kept_under_another_name_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("requests.jsonl");
+    let partial = dir.path().join("requests.jsonl.partial");
+    let mut f = AtomicFile::create(&dest).unwrap();
+    f.write_all(b"so far").unwrap();
+    let tmp = f.temp_path().to_path_buf();
+    assert_eq!(f.commit_as(&partial).unwrap(), partial);
+    assert_eq!(std::fs::read(&partial).unwrap(), b"so far");
+    assert!(!dest.exists() && !tmp.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
 fn broken_pipe_is_recognised_through_a_chain() {
     #[derive(Debug)]
     struct Wrap(std::io::Error);
