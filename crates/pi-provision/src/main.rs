@@ -58,8 +58,8 @@ struct Cli {
     )]
     inventory: PathBuf,
 
-    /// Directory of the provisioning scripts on this machine [default: ./shell, else the
-    /// shell/ of the checkout this binary was built in].
+    /// Directory of the provisioning scripts on this machine, uploaded by provision and deploy
+    /// [default: ./shell, else the shell/ of the checkout this binary was built in].
     #[arg(long, global = true, env = "PI_PROVISION_SHELL_DIR")]
     shell_dir: Option<PathBuf>,
 
@@ -389,7 +389,13 @@ fn run(cfg: Config) -> Result<bool> {
     let env = || -> Result<Env> {
         Ok(Env {
             inventory: inv.clone(),
-            shell_dir: shell_dir(&cfg)?,
+            // Only the commands that upload the scripts need them on this machine.
+            shell_dir: matches!(
+                cfg.command,
+                Command::Provision { .. } | Command::Deploy { .. }
+            )
+            .then(|| shell_dir(&cfg))
+            .transpose()?,
             root_password: root_password(&inv, needs_root)?,
         })
     };

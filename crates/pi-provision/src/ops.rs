@@ -61,8 +61,9 @@ pub type HostResults<T> = Vec<(String, Result<T, OpError>)>;
 pub struct Env {
     /// The validated inventory.
     pub inventory: Inventory,
-    /// Where the `shell/` scripts are on the controller.
-    pub shell_dir: PathBuf,
+    /// Where the `shell/` scripts are on the controller (needed by `provision` and `deploy`
+    /// only, which upload them).
+    pub shell_dir: Option<PathBuf>,
     /// Root password for `become = "su"`, from the environment or a prompt; never logged.
     pub root_password: Option<String>,
 }
@@ -416,7 +417,16 @@ fn upload_scripts(env: &Env, t: &mut dyn Transport, log: &Log, host: &Host) -> R
         &host.name,
         &format!("==> upload scripts to {}/shell", host.base),
     );
-    let n = upload_tree(t, &env.shell_dir, &format!("{}/shell", host.base), false)?;
+    let Some(dir) = &env.shell_dir else {
+        return Err(OpError::Local {
+            path: PathBuf::from("shell/"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the scripts' folder was not given (--shell-dir)",
+            ),
+        });
+    };
+    let n = upload_tree(t, dir, &format!("{}/shell", host.base), false)?;
     log.line(&host.name, &format!("uploaded {n} file(s)"));
     Ok(())
 }

@@ -706,6 +706,53 @@ fn testbed_refuses_bad_keys_and_reports_failures_per_host() {
     assert!(left.iter().all(|n| !n.ends_with(".partial")), "{left:?}");
 }
 
+/// Only `provision` and `deploy` upload the scripts: the other subcommands work from a copy of
+/// the binary outside any checkout, with no `shell/` folder to be found.
+#[test]
+fn only_uploading_commands_need_the_shell_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("pi-provision");
+    fs::copy(BIN, &bin).unwrap();
+    for f in ["known_hosts", "id"] {
+        fs::write(dir.path().join(f), "").unwrap();
+    }
+    let port = testkit::free_port();
+    fs::write(
+        dir.path().join("testbed.toml"),
+        format!(
+            "[testbed]\nknown_hosts = \"known_hosts\"\nidentity = \"id\"\nconnect_timeout_s = 2\n\n\
+             [otii]\naddress = \"127.0.0.1\"\n\n[[interpreter]]\nversion = \"3.11\"\n\
+             install = \"system\"\ncommand = \"python3\"\n\n[[host]]\nname = \"server\"\n\
+             address = \"127.0.0.1\"\nssh_port = {port}\nuser = \"root\"\nrole = \"server\"\n\
+             os = \"debian\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(&bin)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("PI_PROVISION_SHELL_DIR")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["server", "status"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "server: server status: FAILED: cannot connect to 127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
+    let (code, err) = run(&["provision"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cannot find the shell/ scripts"), "{err}");
+}
+
 /// Inventory problems are usage errors (exit 2), all listed with their lines; `get` answers.
 #[test]
 fn inventory_validation_and_get() {
