@@ -55,7 +55,7 @@ PYPY_VENV := $(CURDIR)/.venv-pypy
 
 .PHONY: help deps venv build test check fmt clippy cargo-test pytest minitwit-test-pypy seed \
         shellcheck-provision provision-wheelhouse \
-        bench bench-load bench-capture bench-stats stats-golden otii-sim demo demo-report clean-demo experiment \
+        bench bench-load bench-capture bench-stats stats-golden otii-sim demo demo-report report clean-demo experiment \
         experiment-report FORCE
 
 help:
@@ -228,18 +228,25 @@ demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
 	@$(MAKE) demo-report
 
 demo-report:
-	@mkdir -p $(DEMO)/figures
-	$(BIN)/energy-stats report $(DEMO)/out/*/ --format json -o $(DEMO)/report.json
-	$(BIN)/energy-stats report $(DEMO)/out/*/ --format latex -o $(DEMO)/table.tex
-	$(BIN)/energy-stats plot $(DEMO)/out/*/ --out $(DEMO)/figures --format svg
-	$(BIN)/energy-stats plot $(DEMO)/out/*/ --out $(DEMO)/figures --format png
-	$(BIN)/energy-stats report $(DEMO)/out/*/ --format markdown -o $(DEMO)/.report-body.md
-	@{ cat $(DEMO)/.report-body.md; printf '\n## Figures\n\n'; \
-	   for f in $(DEMO)/figures/*.svg; do n=$$(basename $$f .svg); printf -- '- [%s](figures/%s.svg) ([PNG](figures/%s.png))\n' $$n $$n $$n; done; \
-	 } > $(DEMO)/.report.md.tmp && mv $(DEMO)/.report.md.tmp $(DEMO)/report.md && rm -f $(DEMO)/.report-body.md
+	@$(MAKE) --no-print-directory report REPORT_IN=$(DEMO)/out REPORT_DEST=$(DEMO) REPORT_FOR=demo
+
+# One report recipe for the demo and the experiment: the group folders under REPORT_IN/ give
+# report.json, table.tex, report.md (with links to the figures) and figures/ in REPORT_DEST/.
+# energy-stats -o writes each file atomically; report.md is assembled under a dot-name first.
+report:
+	@test -n "$(REPORT_IN)" && test -n "$(REPORT_DEST)" || { echo "report: give REPORT_IN=DIR (holding the group folders) and REPORT_DEST=DIR" >&2; exit 2; }
+	@mkdir -p $(REPORT_DEST)/figures
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format json -o $(REPORT_DEST)/report.json
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format latex -o $(REPORT_DEST)/table.tex
+	$(BIN)/energy-stats plot $(REPORT_IN)/*/ --out $(REPORT_DEST)/figures --format svg
+	$(BIN)/energy-stats plot $(REPORT_IN)/*/ --out $(REPORT_DEST)/figures --format png
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format markdown -o $(REPORT_DEST)/.report-body.md
+	@{ cat $(REPORT_DEST)/.report-body.md; printf '\n## Figures\n\n'; \
+	   for f in $(REPORT_DEST)/figures/*.svg; do n=$$(basename $$f .svg); printf -- '- [%s](figures/%s.svg) ([PNG](figures/%s.png))\n' $$n $$n $$n; done; \
+	 } > $(REPORT_DEST)/.report.md.tmp && mv $(REPORT_DEST)/.report.md.tmp $(REPORT_DEST)/report.md && rm -f $(REPORT_DEST)/.report-body.md
 	@echo >&2
-	@echo "demo: report in $(DEMO)/report.md (LaTeX table $(DEMO)/table.tex, figures in $(DEMO)/figures/)" >&2
-	@$(BIN)/experiment headline $(DEMO)/report.json >&2
+	@echo "$(REPORT_FOR): report in $(REPORT_DEST)/report.md (LaTeX table $(REPORT_DEST)/table.tex, figures in $(REPORT_DEST)/figures/)" >&2
+	@$(BIN)/experiment headline $(REPORT_DEST)/report.json >&2
 
 clean-demo:
 	rm -rf $(DEMO)
@@ -279,9 +286,4 @@ experiment: build $(SEED_SQL)
 	@$(MAKE) experiment-report
 
 experiment-report:
-	@mkdir -p $(REPORT)/figures
-	$(BIN)/energy-stats report $(OUT)/*/ --format json > $(REPORT)/report.json.tmp && mv $(REPORT)/report.json.tmp $(REPORT)/report.json
-	$(BIN)/energy-stats report $(OUT)/*/ --format latex > $(REPORT)/table.tex.tmp && mv $(REPORT)/table.tex.tmp $(REPORT)/table.tex
-	$(BIN)/energy-stats plot $(OUT)/*/ --out $(REPORT)/figures --format svg
-	$(BIN)/energy-stats report $(OUT)/*/ --format markdown > $(REPORT)/report.md.tmp && mv $(REPORT)/report.md.tmp $(REPORT)/report.md
-	@echo "experiment: report in $(REPORT)/report.md" >&2
+	@$(MAKE) --no-print-directory report REPORT_IN=$(OUT) REPORT_DEST=$(REPORT) REPORT_FOR=experiment
