@@ -166,12 +166,8 @@ struct Envelope<'a> {
     kind: &'a str,
     #[serde(default)]
     trans_id: Option<Value>,
-    #[serde(default)]
-    errorcode: Option<String>,
     #[serde(default, borrow)]
     data: Option<&'a RawValue>,
-    #[serde(default)]
-    payload: Option<Value>,
 }
 
 /// A connected client.
@@ -341,23 +337,9 @@ impl<S: Read + Write> Client<S> {
                 });
             }
             if env.kind == "error" {
-                let message = env
-                    .payload
-                    .as_ref()
-                    .and_then(|p| p["message"].as_str().map(str::to_owned))
-                    .or_else(|| {
-                        env.data.and_then(|d| {
-                            serde_json::from_str::<Value>(d.get())
-                                .ok()
-                                .and_then(|v| v["message"].as_str().map(str::to_owned))
-                        })
-                    })
-                    .unwrap_or_else(|| "(no message)".into());
-                return Err(ClientError::Server {
-                    cmd: cmd.into(),
-                    code: env.errorcode.unwrap_or_else(|| "(no errorcode)".into()),
-                    message,
-                });
+                // Errors are short: read the whole message as a value for its code and text.
+                let v: Value = serde_json::from_slice(&self.line).unwrap_or_default();
+                return Err(server_error(cmd, &v));
             }
             let raw = env.data.map(RawValue::get).unwrap_or("{}");
             return serde_json::from_str(raw).map_err(|e| ClientError::Protocol {
@@ -704,6 +686,15 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "the Otii refused project_start_recording: Command failure: busy"
+        );
+        // The message may also come as `payload.message`, and the code may be missing.
+        let mut c = client(&[
+            r#"{"type":"error","cmd":"project_start_recording","trans_id":"1","payload":{"message":"no device"}}"#,
+        ]);
+        let e = c.start_recording(1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the Otii refused project_start_recording: (no errorcode): no device"
         );
     }
 
