@@ -12,11 +12,7 @@ use otii_sim::{Config, Fault, Server, ServerHandle};
 use records::{Meter, RunRecord, Status};
 
 fn sim(cfg: Config) -> ServerHandle {
-    let cfg = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..cfg
-    };
-    Server::bind(cfg).unwrap().spawn().unwrap()
+    Server::spawn_loopback(cfg).unwrap()
 }
 
 fn preloaded(seconds: f64, rate: u32, faults: Vec<Fault>) -> ServerHandle {
@@ -288,10 +284,7 @@ fn error_response_is_shown_with_code_and_message() {
 
 #[test]
 fn connect_retries_until_the_server_is_up() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = testkit::free_port();
     let starter = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(700));
         Server::bind(Config {
@@ -324,10 +317,7 @@ fn connect_retries_until_the_server_is_up() {
 
 #[test]
 fn connect_gives_up_with_a_clear_error() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = testkit::free_port();
     let addr = format!("127.0.0.1:{port}");
     expect_failure(
         &["--otii", &addr, "--connect-timeout", "0.5", "devices"],
@@ -370,7 +360,7 @@ fn refetch_by_id_reproduces_the_same_trace() {
 
 #[test]
 fn python_reads_the_trace_writes_floats_alike_and_agrees_on_mean_power() {
-    let venv = std::env::var("CPE_VENV").expect("run it through `make test` (needs CPE_VENV)");
+    let venv = testkit::venv();
     let h = preloaded(3.0, 10_000, vec![]);
     let dir = tempfile::tempdir().unwrap();
     let out = bin()
@@ -395,7 +385,7 @@ fn python_reads_the_trace_writes_floats_alike_and_agrees_on_mean_power() {
         assert not bad, ('not as Python writes floats', bad[:5])\n\
         assert [r[0] for r in rows[1:]]==[str(i) for i in range(len(p))]\n\
         print(len(p), repr(math.fsum(p)/len(p)))";
-    let py = Command::new(PathBuf::from(venv).join("bin/python"))
+    let py = Command::new(venv.join("bin/python"))
         .args(["-c", script])
         .arg(&path)
         .output()
@@ -457,7 +447,7 @@ fn interrupt_stops_the_recording_and_exits_130() {
 
 #[test]
 fn floats_are_written_as_cpython_repr_writes_them() {
-    let venv = std::env::var("CPE_VENV").expect("run it through `make test` (needs CPE_VENV)");
+    let venv = testkit::venv();
     // f32 values widened to f64 (what an Arc reports; many sit on 17-digit ties) and raw f64s.
     let mut s = 0x2545_F491_4F6C_DD1Du64;
     let mut text = String::new();
@@ -481,7 +471,7 @@ fn floats_are_written_as_cpython_repr_writes_them() {
     let script = "import sys\n\
         bad=[l for l in open(sys.argv[1]).read().split() if repr(float(l))!=l]\n\
         print(len(bad), bad[:5])";
-    let py = Command::new(PathBuf::from(venv).join("bin/python"))
+    let py = Command::new(venv.join("bin/python"))
         .args(["-c", script])
         .arg(&f)
         .output()

@@ -111,6 +111,16 @@ impl Server {
         Ok(())
     }
 
+    /// Binds `cfg` on 127.0.0.1 with a port the kernel picks (whatever `cfg.listen` says) and
+    /// serves on a background thread: a simulator for a test or a benchmark.
+    pub fn spawn_loopback(cfg: Config) -> io::Result<ServerHandle> {
+        let cfg = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..cfg
+        };
+        Self::bind(cfg)?.spawn()
+    }
+
     /// Serves on a background thread.
     pub fn spawn(self) -> io::Result<ServerHandle> {
         let addr = self.local_addr()?;

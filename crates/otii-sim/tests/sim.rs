@@ -12,11 +12,7 @@ use otii_sim::{Config, Fault, Server, ServerHandle};
 use serde_json::{json, Value};
 
 fn spawn(cfg: Config) -> ServerHandle {
-    let cfg = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..cfg
-    };
-    Server::bind(cfg).unwrap().spawn().unwrap()
+    Server::spawn_loopback(cfg).unwrap()
 }
 
 struct Raw {
@@ -359,9 +355,7 @@ fn binary_refuses_bad_arguments_with_exit_2() {
 
 #[test]
 fn official_python_client_conforms() {
-    let venv = std::env::var("CPE_VENV")
-        .expect("run it through `make test` (needs CPE_VENV: the venv with otii-tcp-client)");
-    let python = PathBuf::from(venv).join("bin/python");
+    let python = testkit::venv().join("bin/python");
     assert!(
         python.exists(),
         "{} missing: run `make venv` (or `make test`)",
