@@ -440,26 +440,13 @@ fn record_run(
             rec.reason = Some(reason.clone());
             let mut staged = vec![requests.clone()];
             staged.extend(trace);
-            let attempt_dir = store.file_failed(&rec, next_attempt_no(store, entry), &staged)?;
+            let attempt_dir = store.file_failed(&rec, &staged)?;
             Err(RunError::Failed(format!(
                 "{reason} (kept in {})",
                 attempt_dir.display()
             )))
         }
     }
-}
-
-fn next_attempt_no(store: &Store, entry: &PlanEntry) -> u32 {
-    let dir = store.group_dir(&entry.label).join("failed");
-    let prefix = format!("run-{:03}-attempt-", entry.run);
-    let n = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-                .count()
-        })
-        .unwrap_or(0);
-    n as u32 + 1
 }
 
 /// The run is valid only if the load sent the study's requests and got the expected answers.

@@ -105,17 +105,17 @@ impl Store {
         Ok(rec)
     }
 
-    /// Files a failed attempt under `failed/` (kept for diagnosis, never analysed).
-    pub fn file_failed(
-        &self,
-        rec: &RunRecord,
-        attempt: u32,
-        staged: &[PathBuf],
-    ) -> Result<PathBuf> {
-        let dir = self
-            .group_dir(&rec.label)
-            .join("failed")
-            .join(format!("run-{:03}-attempt-{attempt}", rec.run));
+    /// Files a failed attempt under `failed/run-NNN-attempt-K/` (kept for diagnosis, never
+    /// analysed), K counting the attempts of this run already filed there, and returns it.
+    pub fn file_failed(&self, rec: &RunRecord, staged: &[PathBuf]) -> Result<PathBuf> {
+        let failed = self.group_dir(&rec.label).join("failed");
+        let prefix = format!("run-{:03}-attempt-", rec.run);
+        let earlier = fs::read_dir(&failed).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .count()
+        });
+        let dir = failed.join(format!("{prefix}{}", earlier + 1));
         fs::create_dir_all(&dir)?;
         for p in staged.iter().filter(|p| p.exists()) {
             move_file(p, &dir.join(file_name(p)?))?;
