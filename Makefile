@@ -75,12 +75,18 @@ $(STAMPS)/apt.stamp: Makefile
 	fi
 	@touch $@
 
+# The recipe of every venv stamp: $(call make-venv,INTERPRETER,VENV,REQUIREMENTS) creates VENV
+# with INTERPRETER if it is missing, installs the pinned REQUIREMENTS, then touches the stamp.
+define make-venv
+	@echo "venv: $(2) with $(3)" >&2
+	@test -x $(2)/bin/python || $(1) -m venv $(2)
+	@$(2)/bin/python -m pip install -q --disable-pip-version-check -r $(3) >&2
+	@touch $@
+endef
+
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: requirements-dev.txt minitwit/requirements.txt | $(STAMPS)/apt.stamp
-	@echo "venv: creating $(VENV) with pinned requirements" >&2
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt >&2
-	@touch $@
+	$(call make-venv,$(PYTHON),$(VENV),requirements-dev.txt)
 
 build: | $(STAMPS)/apt.stamp
 	$(CARGO) build --release --workspace --locked
@@ -110,10 +116,7 @@ minitwit-test-pypy: $(PYPY_VENV)/.stamp venv
 	CPE_VENV=$(PYPY_VENV) $(PY) -m pytest -q minitwit/tests
 
 $(PYPY_VENV)/.stamp: minitwit/requirements.txt | $(STAMPS)/apt.stamp
-	@echo "venv: creating $(PYPY_VENV) (pypy3) with MiniTwit's pinned requirements" >&2
-	@test -x $(PYPY_VENV)/bin/python || pypy3 -m venv $(PYPY_VENV)
-	@$(PYPY_VENV)/bin/python -m pip install -q --disable-pip-version-check -r minitwit/requirements.txt >&2
-	@touch $@
+	$(call make-venv,pypy3,$(PYPY_VENV),minitwit/requirements.txt)
 
 shellcheck-provision: | $(STAMPS)/apt.stamp
 	shellcheck -x -s sh shell/*.sh shell/*/*.sh
@@ -163,10 +166,7 @@ BENCH_CAPTURE_SECONDS ?= 150
 BENCH_CAPTURE_RATE    ?= 10000
 BENCH_CAPTURE_PY_XZ   ?= pandas
 $(BENCH_CAPTURE_VENV)/.stamp: crates/otii-capture/bench/requirements.txt | $(STAMPS)/apt.stamp
-	@echo "bench-capture: creating $(BENCH_CAPTURE_VENV) (official client + pandas, pinned)" >&2
-	@test -x $(BENCH_CAPTURE_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_CAPTURE_VENV)
-	@$(BENCH_CAPTURE_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $< >&2
-	@touch $@
+	$(call make-venv,$(PYTHON),$(BENCH_CAPTURE_VENV),$<)
 
 bench-capture: $(BENCH_CAPTURE_VENV)/.stamp | $(STAMPS)/apt.stamp
 	$(CARGO) build --release --locked -p otii-sim -p otii-capture
@@ -183,10 +183,7 @@ bench-capture: $(BENCH_CAPTURE_VENV)/.stamp | $(STAMPS)/apt.stamp
 STATS_VENV := $(CURDIR)/.venv-stats
 STATS_REQ  := crates/energy-stats/fixtures/requirements.txt
 $(STATS_VENV)/.stamp: $(STATS_REQ) | $(STAMPS)/apt.stamp
-	@echo "stats: creating $(STATS_VENV) with $(STATS_REQ)" >&2
-	@test -x $(STATS_VENV)/bin/python || $(PYTHON) -m venv $(STATS_VENV)
-	@$(STATS_VENV)/bin/pip install -q --disable-pip-version-check -r $(STATS_REQ) >&2
-	@touch $@
+	$(call make-venv,$(PYTHON),$(STATS_VENV),$(STATS_REQ))
 
 bench-stats: $(STATS_VENV)/.stamp | $(STAMPS)/apt.stamp
 	$(CARGO) build --release --locked -p energy-stats
