@@ -662,13 +662,18 @@ pub fn server_start(
                 host.name, interp.venv
             )));
         }
+        // No database yet (or an empty file): MiniTwit will answer 500 until /cleardb has
+        // loaded the schema and the seed. An existing database is never reset here.
+        let db = format!("{}/run/minitwit.db", host.base);
+        let (has_db, _) = probe(&mut t, &format!("test -s {}", sh_quote(&db)))?;
+        let mut needs_seed = has_db != 0;
         let args = vec![
             "start".into(),
             "minitwit".into(),
             gunicorn.clone(),
             "--".into(),
             "env".into(),
-            format!("MINITWIT_DB={}/run/minitwit.db", host.base),
+            format!("MINITWIT_DB={db}"),
             format!("MINITWIT_SEED={}/minitwit/seed.sql", host.base),
             gunicorn,
             "--workers".into(),
@@ -699,19 +704,18 @@ pub fn server_start(
             &host.name,
             &format!("==> waiting for http://{url_host}:{}/public", mt.port),
         );
-        let mut seeded = false;
         loop {
             let got = http_status(&host.address, mt.port, "/public");
             match got {
                 Ok(200) => break,
-                // It answers, but a fresh database has no tables yet: load the schema and the
+                // It answers, but the fresh database has no tables yet: load the schema and the
                 // seed once through MiniTwit's own experiment hook.
-                Ok(500) if !seeded => {
+                Ok(500) if needs_seed => {
                     log.line(
                         &host.name,
-                        "empty database: loading the schema and seed via /cleardb",
+                        "new database: loading the schema and seed via /cleardb",
                     );
-                    seeded = true;
+                    needs_seed = false;
                     let _ = http_status(&host.address, mt.port, "/cleardb");
                 }
                 Ok(_) | Err(_) if Instant::now() < deadline => {

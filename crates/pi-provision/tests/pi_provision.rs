@@ -340,6 +340,10 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     // server start: gunicorn in the 3.11 venv, answering HTTP from the LAN.
     let (code, out, err) = tb.run(&inv, &["server", "start", "--python", "3.11"]);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("server | new database: loading the schema and seed via /cleardb"),
+        "{err}"
+    );
     let st: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(st["running"], true);
     assert_eq!(st["venv"], "minitwit311");
@@ -417,6 +421,23 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         assert_eq!(status, 200, "{body}");
         expect_success(&tb, &inv, &["server", "stop"], &[]);
     }
+
+    // An existing database that makes MiniTwit fail is reported, never reset behind the
+    // user's back.
+    let db = sbase.join("run/minitwit.db");
+    fs::write(&db, "not a database, and nobody's to wipe").unwrap();
+    let (code, _, err) = tb.run(
+        &inv,
+        &["server", "start", "--python", "3.11", "--wait", "3"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("did not answer 200"), "{err}");
+    assert!(!err.contains("/cleardb"), "{err}");
+    assert_eq!(
+        fs::read_to_string(&db).unwrap(),
+        "not a database, and nobody's to wipe"
+    );
+    expect_success(&tb, &inv, &["server", "stop"], &[]);
 }
 
 /// Host keys, authentication, unreachable hosts, a script failing half-way and a full disk:
