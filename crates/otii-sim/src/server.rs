@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use crate::channel::Channel;
 use crate::fault::Fault;
 use crate::model::Signal;
-use crate::state::{Sim, DEVICE_ID, DEVICE_NAME};
+use crate::state::{Recording, Sim, DEVICE_ID, DEVICE_NAME};
 use crate::Config;
 
 /// Requests longer than this are refused (`Request too large`) instead of buffered.
@@ -214,11 +214,11 @@ fn handle_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         }
         let req: Value = match serde_json::from_str(text) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) | Err(_) => {
-                let parse_error = serde_json::from_str::<Value>(text)
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "not a JSON object".into());
+            other => {
+                let parse_error = match other {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "not a JSON object".into(),
+                };
                 let err = ProtoError::new(
                     "Not able to parse request",
                     format!("not a JSON request object: {parse_error}"),
@@ -514,17 +514,28 @@ impl Args<'_> {
         }
     }
 
-    fn recording_id(&self, sim: &Sim) -> Result<i64, ProtoError> {
+    /// The recording `recording_id` names, or the protocol's error for an unknown id.
+    fn recording<'s>(&self, sim: &'s Sim) -> Result<&'s Recording, ProtoError> {
         let id = self.int("recording_id")?;
-        match sim.recording(id) {
-            Some(_) => Ok(id),
-            None => Err(ProtoError::key_value(
-                "recording_id",
-                &json!(id),
-                format!("no recording with id {id} in the project"),
-            )),
-        }
+        sim.recording(id).ok_or_else(|| unknown_recording(id))
     }
+
+    /// [`Args::recording`], to change it.
+    fn recording_mut<'s>(&self, sim: &'s mut Sim) -> Result<&'s mut Recording, ProtoError> {
+        let id = self.int("recording_id")?;
+        sim.recordings
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| unknown_recording(id))
+    }
+}
+
+fn unknown_recording(id: i64) -> ProtoError {
+    ProtoError::key_value(
+        "recording_id",
+        &json!(id),
+        format!("no recording with id {id} in the project"),
+    )
 }
 
 fn done() -> Result<Reply, ProtoError> {
@@ -833,21 +844,17 @@ fn dispatch(shared: &Shared, cmd: &str, data: &Map<String, Value>) -> Result<Rep
 
         // --- recordings --------------------------------------------------------------
         "recording_get_channel_data_count" => {
-            let id = a.recording_id(&sim)?;
+            let rec = a.recording(&sim)?;
             a.device()?;
             let ch = a.channel()?;
-            let n = sim.recording(id).map(|r| r.count(ch)).unwrap_or(0);
-            Ok(Reply::Json(json!({ "count": n })))
+            Ok(Reply::Json(json!({ "count": rec.count(ch) })))
         }
         "recording_get_channel_data" => {
-            let id = a.recording_id(&sim)?;
+            let rec = a.recording(&sim)?;
             a.device()?;
             let ch = a.channel()?;
             let index = a.int("index")?;
             let count = a.int("count")?;
-            let Some(rec) = sim.recording(id) else {
-                return Err(ProtoError::failure("recording vanished"));
-            };
             let total = rec.count(ch);
             if index < 0 {
                 return Err(ProtoError::key_value(
@@ -869,8 +876,9 @@ fn dispatch(shared: &Shared, cmd: &str, data: &Map<String, Value>) -> Result<Rep
                     "count",
                     &json!(count),
                     format!(
-                        "samples {index}..{} requested but channel {ch} of recording {id} has {total}",
-                        index + count
+                        "samples {index}..{} requested but channel {ch} of recording {} has {total}",
+                        index + count,
+                        rec.id
                     ),
                 ));
             }
@@ -884,13 +892,10 @@ fn dispatch(shared: &Shared, cmd: &str, data: &Map<String, Value>) -> Result<Rep
             }))
         }
         "recording_get_channel_data_index" => {
-            let id = a.recording_id(&sim)?;
+            let rec = a.recording(&sim)?;
             a.device()?;
             let ch = a.channel()?;
             let ts = a.num("timestamp")?;
-            let Some(rec) = sim.recording(id) else {
-                return Err(ProtoError::failure("recording vanished"));
-            };
             let rate = f64::from(rec.channels.get(&ch).copied().unwrap_or(cfg.rate_hz));
             let total = rec.count(ch);
             if ts < 0.0 || (ts * rate) as u64 >= total.max(1) {
@@ -903,17 +908,14 @@ fn dispatch(shared: &Shared, cmd: &str, data: &Map<String, Value>) -> Result<Rep
             Ok(Reply::Json(json!({ "index": (ts * rate).floor() as u64 })))
         }
         "recording_get_channel_info" => {
-            let id = a.recording_id(&sim)?;
+            let rec = a.recording(&sim)?;
             a.device()?;
             let ch = a.channel()?;
-            let Some(rec) = sim.recording(id) else {
-                return Err(ProtoError::failure("recording vanished"));
-            };
             let Some(&rate) = rec.channels.get(&ch) else {
                 return Err(ProtoError::key_value(
                     "channel",
                     &json!(ch.name()),
-                    format!("channel {ch} was not recorded in recording {id}"),
+                    format!("channel {ch} was not recorded in recording {}", rec.id),
                 ));
             };
             let to = rec.count(ch) as f64 / f64::from(rate);
@@ -922,19 +924,16 @@ fn dispatch(shared: &Shared, cmd: &str, data: &Map<String, Value>) -> Result<Rep
             })))
         }
         "recording_get_channel_statistics" => {
-            let id = a.recording_id(&sim)?;
+            let rec = a.recording(&sim)?;
             a.device()?;
             let ch = a.channel()?;
             let from = a.num("from")?;
             let to = a.num("to")?;
-            let Some(rec) = sim.recording(id) else {
-                return Err(ProtoError::failure("recording vanished"));
-            };
             let Some(&rate) = rec.channels.get(&ch).filter(|_| ch.is_analog()) else {
                 return Err(ProtoError::key_value(
                     "channel",
                     &json!(ch.name()),
-                    format!("channel {ch} has no analog data in recording {id}"),
+                    format!("channel {ch} has no analog data in recording {}", rec.id),
                 ));
             };
             let total = rec.count(ch);
@@ -961,46 +960,36 @@ fn dispatch(shared: &Shared, cmd: &str, data: &Map<String, Value>) -> Result<Rep
             Ok(Reply::Json(statistics(&signal, ch, rate, first, last)))
         }
         "recording_rename" => {
-            let id = a.recording_id(&sim)?;
             let name = a.str("name")?.to_owned();
-            if let Some(r) = sim.recordings.iter_mut().find(|r| r.id == id) {
-                r.name = name;
-            }
+            a.recording_mut(&mut sim)?.name = name;
             done()
         }
         "recording_delete" => {
-            let id = a.recording_id(&sim)?;
-            if sim.recording(id).is_some_and(|r| r.is_running()) {
+            let rec = a.recording(&sim)?;
+            if rec.is_running() {
                 return Err(ProtoError::failure("cannot delete a running recording"));
             }
+            let id = rec.id;
             sim.delete(id);
             done()
         }
         "recording_is_running" => {
-            let id = a.recording_id(&sim)?;
-            let running = sim.recording(id).is_some_and(|r| r.is_running());
+            let running = a.recording(&sim)?.is_running();
             Ok(Reply::Json(json!({ "running": running })))
         }
         "recording_log" => {
-            let id = a.recording_id(&sim)?;
             let text = a.str("text")?.to_owned();
             let ts = a.num("timestamp").unwrap_or(0.0);
-            if let Some(r) = sim.recordings.iter_mut().find(|r| r.id == id) {
-                r.log.push((ts, text));
-            }
+            a.recording_mut(&mut sim)?.log.push((ts, text));
             done()
         }
         "recording_get_offset" => {
-            let id = a.recording_id(&sim)?;
-            let off = sim.recording(id).map(|r| r.offset_s).unwrap_or(0.0);
+            let off = a.recording(&sim)?.offset_s;
             Ok(Reply::Json(json!({ "offset": off })))
         }
         "recording_set_offset" => {
-            let id = a.recording_id(&sim)?;
             let off = a.num("offset")?;
-            if let Some(r) = sim.recordings.iter_mut().find(|r| r.id == id) {
-                r.offset_s = off;
-            }
+            a.recording_mut(&mut sim)?.offset_s = off;
             done()
         }
         _ => Err(ProtoError::new(
