@@ -125,7 +125,12 @@ pub struct MainSample {
 
 impl Signal {
     /// The main-channel sample `index` at `rate_hz` samples per second.
-    pub fn main_sample(&self, index: u64, rate_hz: f64, load: &dyn Fn(f64) -> f64) -> MainSample {
+    pub fn main_sample<L: Fn(f64) -> f64 + ?Sized>(
+        &self,
+        index: u64,
+        rate_hz: f64,
+        load: &L,
+    ) -> MainSample {
         let t = index as f64 / rate_hz;
         let p = &self.params;
         if matches!(self.load, Load::Off) {
@@ -180,13 +185,14 @@ impl Signal {
         }
     }
 
-    fn each_with(
+    /// Generic over the load, so it is inlined into the per-sample loop.
+    fn each_with<L: Fn(f64) -> f64>(
         &self,
         channel: Channel,
         rate_hz: f64,
         start: u64,
         count: u64,
-        load: &dyn Fn(f64) -> f64,
+        load: &L,
         f: &mut impl FnMut(f64),
     ) {
         for i in start..start + count {
