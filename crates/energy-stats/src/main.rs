@@ -1,6 +1,6 @@
 //! The `energy-stats` command line: parse, validate into a [`Config`], run, map to an exit code.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -230,6 +230,15 @@ impl TryFrom<Cli> for Config {
     }
 }
 
+/// Run the command into `sink` through one buffer (a table of many runs is many small writes),
+/// and hand `sink` back once everything has reached it.
+fn run_buffered<W: Write>(config: &Config, sink: W) -> anyhow::Result<W> {
+    let mut out = BufWriter::new(sink);
+    app::run(config, &mut out)?;
+    out.flush()?;
+    out.into_inner().map_err(|e| e.into_error().into())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -252,16 +261,9 @@ fn main() -> ExitCode {
     let result = match &config.output {
         Some(path) => records::AtomicFile::create(path)
             .map_err(anyhow::Error::from)
-            .and_then(|mut f| {
-                app::run(&config, &mut f)?;
-                f.commit()?;
-                Ok(())
-            }),
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = std::io::BufWriter::new(stdout.lock());
-            app::run(&config, &mut lock).and_then(|()| lock.flush().map_err(Into::into))
-        }
+            .and_then(|f| run_buffered(&config, f))
+            .and_then(|f| f.commit().map(drop).map_err(Into::into)),
+        None => run_buffered(&config, std::io::stdout().lock()).map(drop),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
