@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use plotters::prelude::*;
+use resvg::usvg::{self, fontdb};
 
 use crate::input::{Dataset, Run};
 use crate::numeric::{quantile_sorted, sorted};
@@ -295,12 +296,16 @@ fn safe(label: &str) -> String {
         .collect()
 }
 
-fn write_figure(dir: &Path, name: &str, svg: &str, png: bool) -> Result<PathBuf> {
-    let path = dir.join(format!("{name}.{}", if png { "png" } else { "svg" }));
-    let bytes = if png {
-        rasterise(svg).with_context(|| format!("rendering {name} as PNG"))?
-    } else {
-        svg.as_bytes().to_vec()
+fn write_figure(dir: &Path, name: &str, svg: &str, png: Option<&Png>) -> Result<PathBuf> {
+    let path = dir.join(format!(
+        "{name}.{}",
+        if png.is_some() { "png" } else { "svg" }
+    ));
+    let bytes = match png {
+        Some(png) => png
+            .rasterise(svg)
+            .with_context(|| format!("rendering {name} as PNG"))?,
+        None => svg.as_bytes().to_vec(),
     };
     let mut f = records::AtomicFile::create(&path)
         .with_context(|| format!("creating {}", path.display()))?;
@@ -310,43 +315,88 @@ fn write_figure(dir: &Path, name: &str, svg: &str, png: bool) -> Result<PathBuf>
     Ok(path)
 }
 
-fn rasterise(svg: &str) -> Result<Vec<u8>> {
-    let mut opt = resvg::usvg::Options::default();
-    opt.fontdb_mut().load_system_fonts();
-    if opt.fontdb.is_empty() {
-        anyhow::bail!(
-            "no system fonts for the PNG text (install fonts-dejavu-core, or use --format svg)"
-        );
+/// The rasteriser of one `plot` call: the system's fonts are looked up once for all figures.
+struct Png {
+    opt: usvg::Options<'static>,
+}
+
+impl Png {
+    fn new() -> Result<Self> {
+        let mut system = fontdb::Database::new();
+        system.load_system_fonts();
+        if system.is_empty() {
+            anyhow::bail!(
+                "no system fonts for the PNG text (install fonts-dejavu-core, or use --format svg)"
+            );
+        }
+        // plotters writes the generic `sans-serif`; fontdb maps it to Arial unless told otherwise.
+        let families: Vec<String> = system
+            .faces()
+            .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
+            .collect();
+        let sans = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "FreeSans"]
+            .into_iter()
+            .find(|f| families.iter().any(|n| n == f))
+            .map(str::to_string)
+            .or_else(|| families.first().cloned())
+            .unwrap_or_default();
+        let mut opt = usvg::Options {
+            fontdb: std::sync::Arc::new(in_memory(&system, &sans)),
+            ..usvg::Options::default()
+        };
+        opt.fontdb_mut().set_sans_serif_family(sans.clone());
+        opt.font_family = sans;
+        Ok(Self { opt })
     }
-    // plotters writes the generic `sans-serif`; fontdb maps it to Arial unless told otherwise.
-    let families: Vec<String> = opt
-        .fontdb
-        .faces()
-        .flat_map(|f| f.families.iter().map(|(name, _)| name.clone()))
-        .collect();
-    let sans = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "FreeSans"]
-        .into_iter()
-        .find(|f| families.iter().any(|n| n == f))
-        .map(str::to_string)
-        .or_else(|| families.first().cloned())
-        .unwrap_or_default();
-    opt.fontdb_mut().set_sans_serif_family(sans.clone());
-    opt.font_family = sans;
-    let tree = resvg::usvg::Tree::from_str(svg, &opt).context("parsing the SVG")?;
-    let size = tree.size().to_int_size();
-    let scale = 2.0;
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(
-        (size.width() as f32 * scale) as u32,
-        (size.height() as f32 * scale) as u32,
-    )
-    .context("allocating the image")?;
-    pixmap.fill(resvg::tiny_skia::Color::WHITE);
-    resvg::render(
-        &tree,
-        resvg::tiny_skia::Transform::from_scale(scale, scale),
-        &mut pixmap.as_mut(),
-    );
-    pixmap.encode_png().context("encoding PNG")
+
+    fn rasterise(&self, svg: &str) -> Result<Vec<u8>> {
+        let tree = usvg::Tree::from_str(svg, &self.opt).context("parsing the SVG")?;
+        let size = tree.size().to_int_size();
+        let scale = 2.0;
+        let mut pixmap = resvg::tiny_skia::Pixmap::new(
+            (size.width() as f32 * scale) as u32,
+            (size.height() as f32 * scale) as u32,
+        )
+        .context("allocating the image")?;
+        pixmap.fill(resvg::tiny_skia::Color::WHITE);
+        resvg::render(
+            &tree,
+            resvg::tiny_skia::Transform::from_scale(scale, scale),
+            &mut pixmap.as_mut(),
+        );
+        pixmap.encode_png().context("encoding PNG")
+    }
+}
+
+/// `db` with the files of `family` read into memory, once: fontdb (built without its memmap
+/// feature) reads a file-backed font whole again for every glyph it draws. The faces keep their
+/// order and the generic families their names, so every lookup finds the same face as before;
+/// other families stay on disk, for the rare fallback glyph.
+fn in_memory(db: &fontdb::Database, family: &str) -> fontdb::Database {
+    use fontdb::{Family, Source};
+    let mut out = fontdb::Database::new();
+    out.set_serif_family(db.family_name(&Family::Serif));
+    out.set_sans_serif_family(db.family_name(&Family::SansSerif));
+    out.set_cursive_family(db.family_name(&Family::Cursive));
+    out.set_fantasy_family(db.family_name(&Family::Fantasy));
+    out.set_monospace_family(db.family_name(&Family::Monospace));
+    let mut read: Vec<(PathBuf, Source)> = Vec::new();
+    for face in db.faces() {
+        let mut face = face.clone();
+        if let Source::File(path) = &face.source {
+            if face.families.iter().any(|(name, _)| name == family) {
+                if let Some((_, data)) = read.iter().find(|(p, _)| p == path) {
+                    face.source = data.clone();
+                } else if let Ok(bytes) = std::fs::read(path) {
+                    let data = Source::Binary(std::sync::Arc::new(bytes));
+                    read.push((path.clone(), data.clone()));
+                    face.source = data;
+                }
+            }
+        }
+        out.push_face_info(face);
+    }
+    out
 }
 
 fn used(runs: &[Run], include_warmup: bool) -> Vec<&Run> {
@@ -363,6 +413,11 @@ pub fn write_all(
     include_warmup: bool,
 ) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let png = png
+        .then(Png::new)
+        .transpose()
+        .context("rendering the figures as PNG")?;
+    let png = png.as_ref();
     let modelled = data.modelled();
     let mut written = Vec::new();
     let per_group = |f: fn(&Run) -> f64| -> Vec<(String, Vec<f64>)> {
