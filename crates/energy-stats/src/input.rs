@@ -236,7 +236,7 @@ pub fn read_inputs(inputs: &[PathBuf], opts: &ReadOptions) -> Result<Dataset, In
             std::io::stdin()
                 .read_to_string(&mut text)
                 .map_err(io_err(Path::new("-")))?;
-            runs.extend(read_table_text(&text, "-", opts)?);
+            runs.extend(read_table_text(&text, "-", Path::new(""), opts)?);
         } else if input.is_dir() {
             read_group_dir(input, opts, &mut runs, &mut baseline)?;
         } else if input.file_name().is_some_and(|n| n == "log.txt") {
@@ -248,7 +248,8 @@ pub fn read_inputs(inputs: &[PathBuf], opts: &ReadOptions) -> Result<Dataset, In
             runs.extend(read_log_file(input, &label, opts)?);
         } else {
             let text = std::fs::read_to_string(input).map_err(io_err(input))?;
-            runs.extend(read_table_text(&text, &input.display().to_string(), opts)?);
+            let name = input.display().to_string();
+            runs.extend(read_table_text(&text, &name, folder_of(input), opts)?);
         }
     }
     if opts.modelled {
@@ -323,11 +324,7 @@ fn read_group_dir(
         baseline.extend(read_jsonl_file(&base, opts)?);
     }
     let mut found = if jsonl.is_file() {
-        let mut rs = read_jsonl_file(&jsonl, opts)?;
-        for r in &mut rs {
-            r.trace = r.trace.take().map(|t| dir.join(t)).filter(|t| t.is_file());
-        }
-        rs
+        read_jsonl_file(&jsonl, opts)?
     } else if log.is_file() {
         let mut rs = read_log_file(&log, &label, opts)?;
         if !traces.is_empty() {
@@ -407,7 +404,9 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
     Ok(runs)
 }
 
-fn run_from_record(r: RunRecord, origin: String) -> Run {
+/// The run of one record; its trace path is taken relative to `folder` (the record file's
+/// folder) and kept only when that file exists.
+fn run_from_record(r: RunRecord, origin: String, folder: &Path) -> Run {
     let modelled = r.meter.is_modelled() || r.power_model.is_some() || r.meter == Meter::OtiiSim;
     let requests = r.load.as_ref().map(|l| l.requests);
     let failed = match r.status {
@@ -422,7 +421,7 @@ fn run_from_record(r: RunRecord, origin: String) -> Run {
         energy_j: r.energy_j,
         source: Source::RunRecord,
         origin,
-        trace: r.trace.map(PathBuf::from),
+        trace: r.trace.map(|t| folder.join(t)).filter(|t| t.is_file()),
         trace_summary: None,
         sample_rate_hz: if r.sample_rate_hz > 0.0 {
             r.sample_rate_hz
@@ -435,20 +434,29 @@ fn run_from_record(r: RunRecord, origin: String) -> Run {
     }
 }
 
-fn read_jsonl_file(path: &Path, opts: &ReadOptions) -> Result<Vec<Run>, InputError> {
-    let f = std::fs::File::open(path).map_err(io_err(path))?;
-    read_jsonl_runs(BufReader::new(f), &path.display().to_string(), opts)
+/// The folder that relative paths in the file at `path` are relative to (`""`, the current
+/// directory, for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new(""))
 }
 
+fn read_jsonl_file(path: &Path, opts: &ReadOptions) -> Result<Vec<Run>, InputError> {
+    let f = std::fs::File::open(path).map_err(io_err(path))?;
+    let name = path.display().to_string();
+    read_jsonl_runs(BufReader::new(f), &name, folder_of(path), opts)
+}
+
+/// Run records as JSON Lines; trace paths are relative to `folder`.
 fn read_jsonl_runs<R: BufRead>(
     input: R,
     name: &str,
+    folder: &Path,
     opts: &ReadOptions,
 ) -> Result<Vec<Run>, InputError> {
     let mut out = Vec::new();
     for (i, rec) in records::read_jsonl::<_, RunRecord>(input, name).enumerate() {
         match rec {
-            Ok(r) => out.push(run_from_record(r, format!("{name}:{}", i + 1))),
+            Ok(r) => out.push(run_from_record(r, format!("{name}:{}", i + 1), folder)),
             Err(e) if opts.keep_going => eprintln!("energy-stats: skipping: {e}"),
             Err(e) => return Err(e.into()),
         }
@@ -456,10 +464,16 @@ fn read_jsonl_runs<R: BufRead>(
     Ok(out)
 }
 
-/// A run table given as text: JSON Lines when it starts with `{`, CSV otherwise.
-fn read_table_text(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<Run>, InputError> {
+/// A run table given as text: JSON Lines when it starts with `{` (trace paths relative to
+/// `folder`), CSV otherwise.
+fn read_table_text(
+    text: &str,
+    name: &str,
+    folder: &Path,
+    opts: &ReadOptions,
+) -> Result<Vec<Run>, InputError> {
     if text.trim_start().starts_with('{') {
-        return read_jsonl_runs(text.as_bytes(), name, opts);
+        return read_jsonl_runs(text.as_bytes(), name, folder, opts);
     }
     read_csv_table(text, name, opts)
 }

@@ -444,6 +444,41 @@ fn run_records_modelled_failed_and_warmup_runs() {
 }
 
 #[test]
+fn trace_paths_in_a_run_record_file_are_relative_to_that_file() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("demo-3.12");
+    let elsewhere = t.path().join("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut lines = Vec::new();
+    for (run, p) in [(1, 1.0), (2, 3.0)] {
+        let mut r: Value =
+            serde_json::from_str(&record("3.12", run, p, 100.0, "ok", "otii")).unwrap();
+        r["trace"] = format!("run{run}.csv.xz").into();
+        lines.push(r.to_string());
+        write_xz_trace(&dir.join(format!("run{run}.csv.xz")), &[p; 5]);
+    }
+    std::fs::write(dir.join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
+    // The same records as a group directory and as a file, both read from another directory.
+    for input in [dir.clone(), dir.join("runs.jsonl")] {
+        let out = bin()
+            .current_dir(&elsewhere)
+            .args(["runs", "--no-cache"])
+            .arg(&input)
+            .assert()
+            .success();
+        let rows: Vec<Value> = String::from_utf8(out.get_output().stdout.clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 2, "{}", input.display());
+        assert_eq!(rows[0]["samples"], 5, "{}", input.display());
+        assert_eq!(rows[1]["trace_power_avg_w"], 3.0, "{}", input.display());
+    }
+}
+
+#[test]
 fn csv_run_table_on_stdin_with_group_selection() {
     let table = "label,power_w,duration_s\n3.9,1.5,100\n3.9,1.6,101\n3.9,1.55,99\n\
                  3.11,1.4,90\n3.11,1.45,91\n3.11,1.42,92\n3.8,2,1\n";
