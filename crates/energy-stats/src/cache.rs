@@ -53,26 +53,33 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-struct Key {
+/// What a cache entry belongs to: a trace's canonical path, size and modification time.
+#[derive(Debug)]
+pub struct Key {
     path: PathBuf,
     size: u64,
     mtime_ns: u128,
 }
 
-fn key(trace: &Path) -> Option<Key> {
-    let path = trace.canonicalize().ok()?;
-    let meta = std::fs::metadata(&path).ok()?;
-    let mtime_ns = meta
-        .modified()
-        .ok()?
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(Key {
-        path,
-        size: meta.len(),
-        mtime_ns,
-    })
+impl Key {
+    /// The key of `trace` as it is now (`None` when it cannot be looked up). Taken before the
+    /// trace is decoded, so that a trace rewritten meanwhile is not cached under its new size
+    /// and time with the old contents.
+    pub fn of(trace: &Path) -> Option<Key> {
+        let path = trace.canonicalize().ok()?;
+        let meta = std::fs::metadata(&path).ok()?;
+        let mtime_ns = meta
+            .modified()
+            .ok()?
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(Key {
+            path,
+            size: meta.len(),
+            mtime_ns,
+        })
+    }
 }
 
 impl Cache {
@@ -91,22 +98,20 @@ impl Cache {
         self.dir.join(format!("{h:016x}.json"))
     }
 
-    /// The cached summary of `trace`, if there is one for its current size and mtime.
-    pub fn get(&self, trace: &Path) -> Option<TraceSummary> {
-        let k = key(trace)?;
+    /// The cached summary of the trace `k`, if there is one for its size and mtime.
+    pub fn get(&self, k: &Key) -> Option<TraceSummary> {
         let text = std::fs::read(self.entry_path(&k.path)).ok()?;
         let e: Entry = serde_json::from_slice(&text).ok()?;
         (e.version == VERSION && e.path == k.path && e.size == k.size && e.mtime_ns == k.mtime_ns)
             .then_some(e.summary)
     }
 
-    /// Store the summary of `trace` (best effort).
-    pub fn put(&self, trace: &Path, summary: &TraceSummary) {
-        let Some(k) = key(trace) else { return };
+    /// Store the summary of the trace `k` (best effort).
+    pub fn put(&self, k: &Key, summary: &TraceSummary) {
         let dest = self.entry_path(&k.path);
         let entry = Entry {
             version: VERSION,
-            path: k.path,
+            path: k.path.clone(),
             size: k.size,
             mtime_ns: k.mtime_ns,
             summary: summary.clone(),
@@ -124,17 +129,34 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn entry_is_invalidated_when_the_trace_changes() {
+    /// A one-sample trace and an empty cache in a fresh directory (kept alive by the first).
+    fn trace_and_cache() -> (tempfile::TempDir, PathBuf, Cache) {
         let dir = tempfile::tempdir().unwrap();
         let trace = dir.path().join("a.csv");
         std::fs::write(&trace, ",MAIN_POWER\n0,1\n").unwrap();
         let cache = Cache::new(dir.path().join("cache"));
-        assert!(cache.get(&trace).is_none());
+        (dir, trace, cache)
+    }
+
+    #[test]
+    fn entry_is_invalidated_when_the_trace_changes() {
+        let (_dir, trace, cache) = trace_and_cache();
+        let key = || Key::of(&trace).unwrap();
+        assert!(cache.get(&key()).is_none());
         let s = crate::trace::read_trace(&trace).unwrap();
-        cache.put(&trace, &s);
-        assert_eq!(cache.get(&trace), Some(s));
+        cache.put(&key(), &s);
+        assert_eq!(cache.get(&key()), Some(s));
         std::fs::write(&trace, ",MAIN_POWER\n0,1\n1,3\n").unwrap();
-        assert!(cache.get(&trace).is_none());
+        assert!(cache.get(&key()).is_none());
+    }
+
+    #[test]
+    fn a_trace_rewritten_while_it_is_decoded_is_not_cached_under_its_new_key() {
+        let (_dir, trace, cache) = trace_and_cache();
+        let before = Key::of(&trace).unwrap();
+        let old = crate::trace::read_trace(&trace).unwrap();
+        std::fs::write(&trace, ",MAIN_POWER\n0,1\n1,3\n").unwrap();
+        cache.put(&before, &old);
+        assert!(cache.get(&Key::of(&trace).unwrap()).is_none());
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Key};
 use crate::trace::{read_trace, TraceError, TraceSummary};
 
 /// Threads and cache for [`load_traces`].
@@ -24,12 +24,19 @@ pub struct LoadOptions {
 pub fn load_traces(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Result<TraceSummary, TraceError>> {
     let mut results: Vec<Option<Result<TraceSummary, TraceError>>> = Vec::new();
     results.resize_with(paths.len(), || None);
-    // Cached entries first, on this thread: they cost microseconds.
-    let mut todo = Vec::new();
+    // Cached entries first, on this thread: they cost microseconds. The key is taken once,
+    // before decoding, and the decoded summary is stored under it.
+    let mut todo: Vec<(usize, Option<Key>)> = Vec::new();
     for (i, p) in paths.iter().enumerate() {
-        match opts.cache.as_ref().and_then(|c| c.get(p)) {
+        let key = opts.cache.as_ref().and_then(|_| Key::of(p));
+        match opts
+            .cache
+            .as_ref()
+            .zip(key.as_ref())
+            .and_then(|(c, k)| c.get(k))
+        {
             Some(s) => results[i] = Some(Ok(s)),
-            None => todo.push(i),
+            None => todo.push((i, key)),
         }
     }
     let threads = if opts.threads == 0 {
@@ -44,10 +51,11 @@ pub fn load_traces(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Result<TraceSum
         for _ in 0..threads {
             s.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = todo.get(k) else { break };
+                let Some((i, key)) = todo.get(k) else { break };
+                let i = *i;
                 let r = read_trace(&paths[i]);
-                if let (Ok(summary), Some(cache)) = (&r, &opts.cache) {
-                    cache.put(&paths[i], summary);
+                if let (Ok(summary), Some(cache), Some(key)) = (&r, &opts.cache, key) {
+                    cache.put(key, summary);
                 }
                 if let Ok(mut guard) = out.lock() {
                     guard[i] = Some(r);
