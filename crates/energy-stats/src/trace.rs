@@ -105,7 +105,7 @@ pub fn read_trace(path: &Path) -> Result<TraceSummary, TraceError> {
     let buffered = BufReader::with_capacity(1 << 20, file);
     let name = path.to_string_lossy();
     if name.ends_with(".xz") {
-        parse_trace(xz2::read::XzDecoder::new(buffered), path)
+        parse_trace(xz2::bufread::XzDecoder::new(buffered), path)
     } else {
         parse_trace(buffered, path)
     }
