@@ -267,7 +267,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.chain().any(records::is_broken_pipe) => ExitCode::SUCCESS,
+        Err(e) if records::is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("energy-stats: {}", records::error_chain(e.as_ref()));
             ExitCode::FAILURE
