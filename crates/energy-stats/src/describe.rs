@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::numeric::{np_sum, pandas_std, quantile_sorted, sorted};
+use crate::numeric::{finite, np_sum, pandas_std, quantile_sorted, sorted};
 
 /// count, mean, std, min, 25 %, 50 %, 75 %, max, as pandas computes them.
 ///
@@ -26,10 +26,6 @@ pub struct Describe {
     pub q75: Option<f64>,
     /// Largest value.
     pub max: Option<f64>,
-}
-
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
 }
 
 impl Describe {

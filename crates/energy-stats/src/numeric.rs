@@ -2,6 +2,12 @@
 //! order NumPy and pandas compute them, so results agree with the study's Python analysis to
 //! the last few ulps rather than merely "to many digits".
 
+/// `v` when it is a number, `None` for NaN and the infinities (which JSON and the tables
+/// cannot show).
+pub fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
 /// NumPy's pairwise summation of a contiguous float64 array (`np.sum`, `np.mean`).
 ///
 /// NumPy adds blocks of up to 128 values with eight interleaved accumulators and splits longer

@@ -7,7 +7,7 @@
 //! group, a fixed seed so reports are reproducible).
 
 use crate::hypothesis::{mannwhitneyu, welch};
-use crate::numeric::{np_mean, np_var, quantile_sorted, sorted};
+use crate::numeric::{finite, np_mean, np_var, quantile_sorted, sorted};
 
 /// Bootstrap resamples per pair.
 pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
@@ -108,10 +108,6 @@ pub fn holm(p: &[Option<f64>]) -> Vec<Option<f64>> {
         out[i] = Some(running);
     }
     out
-}
-
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
 }
 
 fn fmt_pct(v: f64) -> String {

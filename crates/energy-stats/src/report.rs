@@ -13,7 +13,7 @@ use crate::hypothesis::{
     AndersonTable, NotComputable, TestResult, ANDERSON_LEVELS,
 };
 use crate::input::{Dataset, Run};
-use crate::numeric::{average_ranks, median_sorted, sorted};
+use crate::numeric::{average_ranks, finite, median_sorted, sorted};
 use crate::posthoc::{pairwise, Pair};
 
 /// Version tag of the JSON report.
@@ -247,8 +247,7 @@ fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
         sxx += (a - mx) * (a - mx);
         syy += (b - my) * (b - my);
     }
-    let r = sxy / (sxx * syy).sqrt();
-    r.is_finite().then_some(r)
+    finite(sxy / (sxx * syy).sqrt())
 }
 
 /// Build the report.

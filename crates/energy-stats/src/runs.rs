@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::input::{Dataset, Run, Source};
+use crate::numeric::finite;
 
 /// One row of the per-run table.
 #[derive(Debug, Clone, Serialize)]
@@ -41,10 +42,6 @@ pub struct RunRow<'a> {
     /// Why the run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
-}
-
-fn finite(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
 }
 
 /// The row of one run.
