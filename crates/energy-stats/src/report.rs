@@ -636,11 +636,13 @@ pub fn latex(r: &Report, variable: &str, prefix: &str) -> String {
     s
 }
 
-fn csv_num(v: Option<f64>) -> String {
-    v.map_or(String::new(), |v| format!("{v}"))
+/// A CSV cell of a number: empty when there is none.
+pub(crate) fn csv_num<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or(String::new(), |v| v.to_string())
 }
 
-fn csv_field(text: &str) -> String {
+/// A CSV cell of text, quoted (RFC 4180) when it holds a comma, a quote or a line break.
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::input::{Dataset, Run, Source};
 use crate::numeric::finite;
+use crate::report::{csv_field, csv_num};
 
 /// One row of the per-run table.
 #[derive(Debug, Clone, Serialize)]
@@ -82,18 +83,6 @@ pub fn write_jsonl<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result
     Ok(())
 }
 
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or(String::new(), |v| v.to_string())
-}
-
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 /// Write the table as CSV with a header.
 pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<()> {
     writeln!(
@@ -110,21 +99,21 @@ pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<(
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                field(x.label),
+                csv_field(x.label),
                 x.run,
                 x.status,
-                opt(x.power_avg_w),
-                opt(x.duration_s),
-                opt(x.energy_j),
-                opt(x.trace_power_avg_w),
-                opt(x.trace_energy_j),
-                opt(x.samples),
-                opt(x.requests),
-                opt(x.energy_per_request_j),
+                csv_num(x.power_avg_w),
+                csv_num(x.duration_s),
+                csv_num(x.energy_j),
+                csv_num(x.trace_power_avg_w),
+                csv_num(x.trace_energy_j),
+                csv_num(x.samples),
+                csv_num(x.requests),
+                csv_num(x.energy_per_request_j),
                 source,
-                field(x.origin),
+                csv_field(x.origin),
                 x.modelled,
-                field(x.reason.unwrap_or(""))
+                csv_field(x.reason.unwrap_or(""))
             )?;
         }
     }
