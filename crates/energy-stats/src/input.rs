@@ -142,6 +142,17 @@ pub struct Group {
     pub runs: Vec<Run>,
 }
 
+impl Group {
+    /// The runs that enter the statistics and the per-run figures: not failed, and not a
+    /// warm-up run unless `include_warmup`.
+    pub fn used_runs(&self, include_warmup: bool) -> Vec<&Run> {
+        self.runs
+            .iter()
+            .filter(|r| r.failed.is_none() && (include_warmup || !r.is_warmup()))
+            .collect()
+    }
+}
+
 /// Everything read from the inputs.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {

@@ -399,12 +399,6 @@ fn in_memory(db: &fontdb::Database, family: &str) -> fontdb::Database {
     out
 }
 
-fn used(runs: &[Run], include_warmup: bool) -> Vec<&Run> {
-    runs.iter()
-        .filter(|r| r.failed.is_none() && (include_warmup || !r.is_warmup()))
-        .collect()
-}
-
 /// Draw every figure into `dir`; returns the files written.
 pub fn write_all(
     data: &Dataset,
@@ -426,7 +420,7 @@ pub fn write_all(
             .map(|g| {
                 (
                     g.label.clone(),
-                    used(&g.runs, include_warmup).into_iter().map(f).collect(),
+                    g.used_runs(include_warmup).into_iter().map(f).collect(),
                 )
             })
             .collect()
@@ -456,7 +450,7 @@ pub fn write_all(
         .map(|g| {
             (
                 g.label.clone(),
-                used(&g.runs, include_warmup)
+                g.used_runs(include_warmup)
                     .iter()
                     .map(|r| (f64::from(r.run), r.energy_j))
                     .collect(),
@@ -488,7 +482,8 @@ pub fn write_all(
     let mut means = Vec::new();
     let mut averaged_s: f64 = 0.0;
     for g in &data.groups {
-        let runs: Vec<&Run> = used(&g.runs, include_warmup)
+        let runs: Vec<&Run> = g
+            .used_runs(include_warmup)
             .into_iter()
             .filter(|r| r.trace_summary.is_some())
             .collect();

@@ -12,7 +12,7 @@ use crate::hypothesis::{
     anderson, bartlett, f_oneway, kruskal, levene, shapiro, shapiro_is_degenerate, Anderson,
     AndersonTable, NotComputable, TestResult, ANDERSON_LEVELS,
 };
-use crate::input::{Dataset, Run};
+use crate::input::Dataset;
 use crate::numeric::{average_ranks, finite, median_sorted, sorted};
 use crate::posthoc::{pairwise, Pair};
 
@@ -226,12 +226,6 @@ pub struct Report {
 const MODELLED_NOTE: &str =
     "MODELLED DATA: the power was modelled by the Otii simulator (from the CPU use of the server processes, or synthetic), not measured; these numbers say nothing about real energy use.";
 
-fn used_runs<'a>(runs: &'a [Run], opts: &ReportOptions) -> Vec<&'a Run> {
-    runs.iter()
-        .filter(|r| r.failed.is_none() && (opts.include_warmup || !r.is_warmup()))
-        .collect()
-}
-
 fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
     if x.len() < 3 {
         return None;
@@ -275,7 +269,7 @@ pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Repo
                 });
             }
         }
-        let used = used_runs(&g.runs, opts);
+        let used = g.used_runs(opts.include_warmup);
         let e: Vec<f64> = used.iter().map(|r| r.energy_j).collect();
         let p: Vec<f64> = used.iter().map(|r| r.power_w).collect();
         let d: Vec<f64> = used.iter().map(|r| r.duration_s).collect();
