@@ -33,6 +33,18 @@ pub enum Source {
     Trace,
 }
 
+impl Source {
+    /// The name in the per-run table, as serde writes it: `run-record`, `log`, `table`, `trace`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::RunRecord => "run-record",
+            Source::Log => "log",
+            Source::Table => "table",
+            Source::Trace => "trace",
+        }
+    }
+}
+
 /// One run as the analysis sees it.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -578,6 +590,17 @@ mod tests {
         let mut l = vec!["pypy3.9", "3.10", "zzz", "3.9", "3.8", "3.13"];
         l.sort_by_key(|s| label_key(s));
         assert_eq!(l, vec!["3.8", "3.9", "3.10", "3.13", "pypy3.9", "zzz"]);
+    }
+
+    #[test]
+    fn source_names_are_the_serialised_names() {
+        for s in [Source::RunRecord, Source::Log, Source::Table, Source::Trace] {
+            // A new variant stops this match compiling until it is added to the list above.
+            match s {
+                Source::RunRecord | Source::Log | Source::Table | Source::Trace => {}
+            }
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
     }
 
     #[test]

@@ -92,10 +92,6 @@ pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<(
     for g in &data.groups {
         for r in &g.runs {
             let x = row(r);
-            let source = serde_json::to_value(x.source)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
@@ -110,7 +106,7 @@ pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<(
                 csv_num(x.samples),
                 csv_num(x.requests),
                 csv_num(x.energy_per_request_j),
-                source,
+                x.source.as_str(),
                 csv_field(x.origin),
                 x.modelled,
                 csv_field(x.reason.unwrap_or(""))
