@@ -119,7 +119,8 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<()> {
     if data.groups.is_empty() {
         bail!("no runs in the inputs");
     }
-    if data.modelled() || config.read.modelled {
+    // --modelled has already marked every run read as modelled.
+    if data.modelled() {
         eprintln!(
             "energy-stats: note: the power in these runs was MODELLED by a simulator, not measured"
         );
@@ -138,7 +139,7 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<()> {
             column_prefix,
             options,
         } => {
-            let rep = report::build(&data, options, config.read.modelled);
+            let rep = report::build(&data, options);
             if rep.groups.iter().any(|g| g.runs_used == 0) {
                 let empty: Vec<&str> = rep
                     .groups

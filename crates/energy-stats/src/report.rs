@@ -244,9 +244,9 @@ fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
     finite(sxy / (sxx * syy).sqrt())
 }
 
-/// Build the report.
-pub fn build(data: &Dataset, opts: &ReportOptions, force_modelled: bool) -> Report {
-    let modelled = force_modelled || data.modelled();
+/// Build the report. It says the data are modelled when any run is (`--modelled` marks them all).
+pub fn build(data: &Dataset, opts: &ReportOptions) -> Report {
+    let modelled = data.modelled();
     let baseline: Vec<f64> = data
         .baseline
         .iter()

@@ -503,6 +503,34 @@ fn csv_run_table_on_stdin_with_group_selection() {
 }
 
 #[test]
+fn modelled_flag_marks_measured_runs_in_every_output() {
+    let table = "label,power_w,duration_s\n3.9,1.5,100\n3.9,1.6,101\n3.11,1.4,90\n3.11,1.45,91\n";
+    for (format, says) in [
+        ("json", "\"modelled\": true"),
+        ("markdown", "> **MODELLED DATA"),
+        ("latex", "% MODELLED DATA"),
+        ("csv", "note,,,modelled,,\"MODELLED DATA"),
+    ] {
+        bin()
+            .args(["report", "-", "--modelled", "--format", format])
+            .write_stdin(table)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("MODELLED"))
+            .stdout(predicate::str::contains(says));
+    }
+    bin()
+        .args(["runs", "-", "--modelled", "--format", "csv"])
+        .write_stdin(table)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(",false,").not())
+        .stdout(predicate::str::contains(
+            "3.11,1,ok,1.4,90,125.99999999999999,,,,,,table,-:4,true,",
+        ));
+}
+
+#[test]
 fn edge_cases_are_not_computable_entries_not_panics() {
     // Constant energies, a single run, two runs.
     let table = "label,power_w,duration_s\na,1,100\na,1,100\na,1,100\nb,2,50\nc,1,1\nc,1,2\n";
