@@ -296,7 +296,7 @@ pub fn read_inputs(inputs: &[PathBuf], opts: &ReadOptions) -> Result<Dataset, In
                     if r.source == Source::Trace {
                         r.power_w = s.mean_w();
                         r.duration_s = s.duration_s(r.sample_rate_hz);
-                        r.energy_j = r.power_w * r.duration_s;
+                        r.energy_j = RunRecord::study_energy_j(r.power_w, r.duration_s);
                     }
                     r.trace_summary = Some(s);
                 }
