@@ -428,7 +428,7 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
 }
 
 /// The run of one record; its trace path is taken relative to `folder` (the record file's
-/// folder) and kept only when that file exists.
+/// folder) and kept only when that file exists (a warning on stderr names a missing one).
 fn run_from_record(r: RunRecord, origin: String, folder: &Path) -> Run {
     let modelled = r.meter.is_modelled() || r.power_model.is_some() || r.meter == Meter::OtiiSim;
     let requests = r.load.as_ref().map(|l| l.requests);
@@ -436,6 +436,17 @@ fn run_from_record(r: RunRecord, origin: String, folder: &Path) -> Run {
         Status::Ok => None,
         Status::Failed => Some(r.reason.clone().unwrap_or_else(|| "failed".into())),
     };
+    let trace = r.trace.map(|t| folder.join(t)).filter(|t| {
+        let found = t.is_file();
+        if !found {
+            eprintln!(
+                "energy-stats: warning: {origin}: trace {} not found; the run counts from \
+                 its record, without trace energy or trace figures",
+                t.display()
+            );
+        }
+        found
+    });
     Run {
         label: r.label,
         run: r.run,
@@ -444,7 +455,7 @@ fn run_from_record(r: RunRecord, origin: String, folder: &Path) -> Run {
         energy_j: r.energy_j,
         source: Source::RunRecord,
         origin,
-        trace: r.trace.map(|t| folder.join(t)).filter(|t| t.is_file()),
+        trace,
         trace_summary: None,
         sample_rate_hz: if r.sample_rate_hz > 0.0 {
             r.sample_rate_hz

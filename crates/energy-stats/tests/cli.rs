@@ -476,6 +476,27 @@ fn trace_paths_in_a_run_record_file_are_relative_to_that_file() {
         assert_eq!(rows[0]["samples"], 5, "{}", input.display());
         assert_eq!(rows[1]["trace_power_avg_w"], 3.0, "{}", input.display());
     }
+    // A trace that is gone: the run still counts, from its record, and a warning names it.
+    std::fs::remove_file(dir.join("run2.csv.xz")).unwrap();
+    let out = bin()
+        .args(["runs", "--no-cache"])
+        .arg(dir.join("runs.jsonl"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: {}:2: trace {} not found",
+            dir.join("runs.jsonl").display(),
+            dir.join("run2.csv.xz").display()
+        )));
+    let rows: Vec<Value> = String::from_utf8(out.get_output().stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["energy_j"], 300.0);
+    assert!(rows[1]["trace_power_avg_w"].is_null(), "{}", rows[1]);
+    assert!(rows[1]["samples"].is_null(), "{}", rows[1]);
 }
 
 #[test]
