@@ -221,17 +221,6 @@ pub struct ReadOptions {
     pub modelled: bool,
 }
 
-/// The label of a group directory: `minitwit312` → `3.12`, `minitwit38` → `3.8`; any other
-/// name is its own label.
-pub fn label_from_dir(name: &str) -> String {
-    if let Some(digits) = name.strip_prefix("minitwit") {
-        if digits.len() >= 2 && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return format!("{}.{}", &digits[..1], &digits[1..]);
-        }
-    }
-    name.to_string()
-}
-
 /// Version-aware ordering key: CPython labels (`3.8` < `3.9` < `3.10`) first, then labels with
 /// a prefix (`pypy3.9`) by prefix and version, then everything else by name.
 pub fn label_key(label: &str) -> (u8, String, Vec<u64>, String) {
@@ -266,7 +255,10 @@ pub fn read_inputs(inputs: &[PathBuf], opts: &ReadOptions) -> Result<Dataset, In
             let label = input
                 .parent()
                 .and_then(|p| p.canonicalize().ok())
-                .and_then(|p| p.file_name().map(|n| label_from_dir(&n.to_string_lossy())))
+                .and_then(|p| {
+                    p.file_name()
+                        .map(|n| records::group_label(&n.to_string_lossy()))
+                })
                 .unwrap_or_else(|| "log".into());
             runs.extend(read_log_file(input, &label, opts)?);
         } else {
@@ -333,7 +325,7 @@ fn read_group_dir(
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.display().to_string());
-    let label = label_from_dir(&name);
+    let label = records::group_label(&name);
     let mut traces: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_err(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -588,13 +580,6 @@ pub fn read_csv_table(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn labels_from_study_folders() {
-        assert_eq!(label_from_dir("minitwit312"), "3.12");
-        assert_eq!(label_from_dir("minitwit38"), "3.8");
-        assert_eq!(label_from_dir("pypy"), "pypy");
-    }
 
     #[test]
     fn labels_sort_by_version_then_prefix() {

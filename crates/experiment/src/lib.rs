@@ -35,7 +35,7 @@ pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
 pub use proc::OwnedChild;
 pub use runner::{expected_statuses, run, Config, Load, Outcome, Scenario};
 pub use server::{free_port, LocalServer, ProvisionedServer, Server};
-pub use store::{folder_for_label, Store};
+pub use store::Store;
 pub use venv::{ensure_venv, interpreter_label};
 
 use std::sync::atomic::{AtomicBool, Ordering};

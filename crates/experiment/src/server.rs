@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::proc::OwnedChild;
-use crate::store::folder_for_label;
 
 /// Where MiniTwit runs, and under which interpreter.
 pub trait Server {
@@ -103,7 +102,7 @@ impl LocalServer {
             .find(|(l, _)| l == label)
             .map(|(_, v)| v.clone())
             .with_context(|| format!("no venv configured for interpreter {label}"))?;
-        let folder = folder_for_label(label);
+        let folder = records::group_folder(label);
         let log_path = self.work_dir.join(format!("gunicorn-{folder}.log"));
         let log = fs::File::create(&log_path)
             .with_context(|| format!("creating {}", log_path.display()))?;

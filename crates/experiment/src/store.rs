@@ -17,22 +17,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use records::{AtomicFile, JsonLinesWriter, RunRecord};
 
-/// The study's folder name for a label: `3.12` → `minitwit312`; any other label is used as is.
-pub fn folder_for_label(label: &str) -> String {
-    let mut parts = label.split('.');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(a), Some(b), None)
-            if !a.is_empty()
-                && !b.is_empty()
-                && a.bytes().all(|c| c.is_ascii_digit())
-                && b.bytes().all(|c| c.is_ascii_digit()) =>
-        {
-            format!("minitwit{a}{b}")
-        }
-        _ => label.to_owned(),
-    }
-}
-
 /// The experiment's output directory.
 pub struct Store {
     root: PathBuf,
@@ -49,7 +33,7 @@ impl Store {
 
     /// The folder of a label's results.
     pub fn group_dir(&self, label: &str) -> PathBuf {
-        self.root.join(folder_for_label(label))
+        self.root.join(records::group_folder(label))
     }
 
     /// A fresh, empty staging directory for one attempt.
@@ -196,18 +180,4 @@ pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     f.commit()
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folders_follow_the_study_naming() {
-        assert_eq!(folder_for_label("3.12"), "minitwit312");
-        assert_eq!(folder_for_label("3.8"), "minitwit38");
-        assert_eq!(folder_for_label("pypy3.9"), "pypy3.9");
-        assert_eq!(folder_for_label("3.12.1"), "3.12.1");
-        assert_eq!(folder_for_label("x.y"), "x.y");
-    }
 }

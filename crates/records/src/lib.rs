@@ -20,10 +20,12 @@
 //!   that looks complete.
 //! - `pipe.rs`: [`is_broken_pipe`], so `tool | head` ends quietly.
 //! - `chain.rs`: [`error_chain`], an error and its causes as one line, each said once.
+//! - `layout.rs`: [`group_folder`] and [`group_label`], the study's folder per interpreter.
 
 mod atomic;
 mod chain;
 mod jsonl;
+mod layout;
 mod pipe;
 mod request;
 mod run;
@@ -31,6 +33,7 @@ mod run;
 pub use atomic::AtomicFile;
 pub use chain::error_chain;
 pub use jsonl::{read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
+pub use layout::{group_folder, group_label};
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
 pub use run::{LoadSummary, Meter, MeterStats, RunRecord, Status, RUN_SCHEMA};
