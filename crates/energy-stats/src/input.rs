@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use records::{Meter, RunRecord, Status};
+use records::{RunRecord, Status};
 
 use crate::loader::{load_traces, LoadOptions};
 use crate::logtxt::parse_log;
@@ -422,7 +422,7 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
 /// The run of one record; its trace path is taken relative to `folder` (the record file's
 /// folder) and kept only when that file exists (a warning on stderr names a missing one).
 fn run_from_record(r: RunRecord, origin: String, folder: &Path) -> Run {
-    let modelled = r.meter.is_modelled() || r.power_model.is_some() || r.meter == Meter::OtiiSim;
+    let modelled = r.is_modelled();
     let requests = r.load.as_ref().map(|l| l.requests);
     let failed = match r.status {
         Status::Ok => None,

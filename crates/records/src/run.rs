@@ -213,6 +213,12 @@ impl RunRecord {
         power_avg_w * duration_s
     }
 
+    /// Whether this run's power was modelled rather than measured: a simulated meter, or any
+    /// record that names a power model.
+    pub fn is_modelled(&self) -> bool {
+        self.meter.is_modelled() || self.power_model.is_some()
+    }
+
     /// Whether this run may enter the analysis.
     pub fn is_ok(&self) -> bool {
         self.status == Status::Ok

@@ -181,6 +181,19 @@ fn writer_refuses_a_non_finite_value_naming_the_field_and_writes_nothing() {
 }
 
 #[test]
+fn a_run_is_modelled_when_its_meter_is_simulated_or_it_names_a_power_model() {
+    let mut r = run_record();
+    r.meter = Meter::Otii;
+    r.power_model = None;
+    assert!(!r.is_modelled());
+    r.power_model = Some("cpu".into());
+    assert!(r.is_modelled());
+    r.power_model = None;
+    r.meter = Meter::OtiiSim;
+    assert!(r.is_modelled());
+}
+
+#[test]
 fn reader_names_file_and_line_of_a_bad_record() {
     let mut text = serde_json::to_string(&run_record()).unwrap();
     text.push_str("\n\n{\"schema\":\"run/1\",\"label\":3}\n");
