@@ -20,7 +20,9 @@
 //!   that looks complete.
 //! - `pipe.rs`: [`is_broken_pipe`], so `tool | head` ends quietly.
 //! - `chain.rs`: [`error_chain`], an error and its causes as one line, each said once.
-//! - `layout.rs`: [`group_folder`] and [`group_label`], the study's folder per interpreter.
+//! - `layout.rs`: the results folder layout: [`ResultsDir`], [`GroupDir`] (every path of a group
+//!   folder), [`group_folder`] and [`group_label`] (the study's folder per interpreter),
+//!   [`is_trace_file`], and [`trace_path`], how a record's trace path is resolved.
 
 mod atomic;
 mod chain;
@@ -33,7 +35,7 @@ mod run;
 pub use atomic::AtomicFile;
 pub use chain::error_chain;
 pub use jsonl::{read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
-pub use layout::{group_folder, group_label};
+pub use layout::{group_folder, group_label, is_trace_file, trace_path, GroupDir, ResultsDir};
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
 pub use run::{LoadSummary, Meter, MeterStats, RunRecord, Status, RUN_SCHEMA};

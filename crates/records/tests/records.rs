@@ -194,6 +194,35 @@ fn a_run_is_modelled_when_its_meter_is_simulated_or_it_names_a_power_model() {
 }
 
 #[test]
+fn a_trace_written_by_the_layout_is_found_from_the_record_file_or_stdin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let group = ResultsDir::new(tmp.path()).group("3.12");
+    std::fs::create_dir_all(group.path()).unwrap();
+    let mut rec = run_record();
+    let name = "2024-02-21 14:13:00.csv.xz";
+    std::fs::write(group.path().join(name), "").unwrap();
+    rec.trace = Some(GroupDir::trace_ref(name));
+    let runs = group.runs_jsonl();
+    JsonLinesWriter::new(std::fs::File::create(&runs).unwrap())
+        .write(&rec)
+        .unwrap();
+    let back: RunRecord = read_jsonl(
+        std::io::BufReader::new(std::fs::File::open(&runs).unwrap()),
+        runs.display().to_string(),
+    )
+    .next()
+    .unwrap()
+    .unwrap();
+    let found = back.trace_path(Some(&runs)).unwrap();
+    assert!(found.is_file(), "{}", found.display());
+    assert_eq!(found, group.path().join(name));
+    // From stdin, the same record's trace is relative to the current directory.
+    assert_eq!(back.trace_path(None).unwrap(), std::path::Path::new(name));
+    rec.trace = None;
+    assert_eq!(rec.trace_path(Some(&runs)), None);
+}
+
+#[test]
 fn reader_names_file_and_line_of_a_bad_record() {
     let mut text = serde_json::to_string(&run_record()).unwrap();
     text.push_str("\n\n{\"schema\":\"run/1\",\"label\":3}\n");
