@@ -7,14 +7,20 @@
 //!   Written by `otii-capture`, read by `energy-stats` and the Makefile pipeline.
 //! - [`RequestRecord`]: one HTTP request of the load, as sent on the wire. Written by
 //!   `minitwit-load`, joined to runs by `run_id`.
+//! - [`LoadLine`]: what a load did, the one line a load command prints on stdout at its end.
+//!   Written by `minitwit-load` (`run --records`, `trigger`, the agent's answer), read by
+//!   `otii-capture record` ([`LoadLine::parse_line`]).
 //!
-//! Each record carries a `schema` field (`"run/1"`, `"request/1"`) so readers can refuse data
-//! they do not understand instead of guessing. Units are part of every numeric field's name.
-//! `docs/formats.md` describes both formats for people and for scripts in other languages.
+//! Each record carries a `schema` field (`"run/1"`, `"request/1"`, `"load/1"`) so readers can
+//! refuse data they do not understand instead of guessing. Units are part of every numeric
+//! field's name. `docs/formats.md` describes the run and request records for people and for
+//! scripts in other languages, `docs/minitwit-load.md` the load line.
 //!
 //! # Layout
 //! - `run.rs`: [`RunRecord`], [`Status`], [`Meter`], [`MeterStats`], [`LoadSummary`].
 //! - `request.rs`: [`RequestRecord`].
+//! - `load.rs`: [`LoadLine`] (with [`Latency`], [`UserResult`], [`AgentResult`]) and the
+//!   lenient [`LoadReading`] of any load command's line.
 //! - `jsonl.rs`: [`JsonLinesWriter`] and [`read_jsonl`] / [`JsonLinesReader`] with line-numbered errors.
 //! - `atomic.rs`: [`AtomicFile`], write-then-rename so an interrupted run never leaves a file
 //!   that looks complete.
@@ -28,6 +34,7 @@ mod atomic;
 mod chain;
 mod jsonl;
 mod layout;
+mod load;
 mod pipe;
 mod request;
 mod run;
@@ -36,6 +43,7 @@ pub use atomic::AtomicFile;
 pub use chain::error_chain;
 pub use jsonl::{read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
 pub use layout::{group_folder, group_label, is_trace_file, trace_path, GroupDir, ResultsDir};
+pub use load::{AgentResult, Latency, LoadLine, LoadReading, UserResult, LOAD_SCHEMA};
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
 pub use run::{LoadSummary, Meter, MeterStats, RunRecord, Status, RUN_SCHEMA};
