@@ -1,4 +1,5 @@
-"""Helpers that run MiniTwit for real: gunicorn with the study's flags on a free loopback port.
+"""Helpers that run MiniTwit for real: gunicorn with the study's configuration
+(minitwit/gunicorn.conf.py, as every launcher uses it) on a free loopback port.
 
 gunicorn comes from $CPE_VENV/bin/gunicorn when CPE_VENV is set (as `make test` does), else from
 next to sys.executable. It is started in its own process group and stopped by a fixture
@@ -23,6 +24,7 @@ import requests
 MINITWIT_DIR = Path(__file__).resolve().parent.parent
 FIXTURE_SEED = Path(__file__).resolve().parent / "fixtures" / "seed.sql"
 SCHEMA = MINITWIT_DIR / "schema.sql"
+GUNICORN_CONF = MINITWIT_DIR / "gunicorn.conf.py"
 START_TIMEOUT_S = 60.0
 
 
@@ -57,13 +59,12 @@ class Server:
         self.url = "http://127.0.0.1:%d" % self.port
         env = dict(os.environ, MINITWIT_DB=str(self.db), MINITWIT_SEED=str(self.seed))
         env.update(extra_env or {})
+        # Workers, timeout and the app come from the configuration file; only the address is
+        # ours.
         cmd = [
             str(gunicorn_path()),
-            "--workers", "2",
-            "--timeout", "120",
+            "-c", str(GUNICORN_CONF),
             "--bind", "127.0.0.1:%d" % self.port,
-            "--chdir", str(MINITWIT_DIR),
-            "wsgi:app",
         ]  # fmt: skip
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
