@@ -1,4 +1,3 @@
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -78,16 +77,11 @@ pub fn seed_sql() -> PathBuf {
     .clone()
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago: the kernel picks it (bind to port 0),
-/// the listener is closed and the number returned. Another process may take it in between,
-/// which is unlikely enough for tests; servers that can bind port 0 themselves should.
+/// A TCP port on 127.0.0.1 that was free a moment ago ([`procs::free_port`]); panics if none
+/// can be bound. Another process may take it in between, which is unlikely enough for tests;
+/// servers that can bind port 0 themselves should.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .unwrap_or_else(|e| panic!("cannot bind a TCP port on 127.0.0.1: {e}"));
-    listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("cannot read the bound address: {e}"))
-        .port()
+    procs::free_port().unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[cfg(test)]
@@ -98,7 +92,7 @@ mod tests {
     fn free_port_can_be_bound() {
         let port = free_port();
         assert_ne!(port, 0);
-        TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{port}: {e}"));
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{port}: {e}"));
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //! test code: its functions panic with a message that says what to do instead of returning
 //! errors, so a test reads as a list of steps.
 //!
-//! - [`free_port`]: a TCP port on 127.0.0.1 that nobody listens on right now.
+//! - [`free_port`]: a TCP port on 127.0.0.1 that nobody listens on right now ([`procs::free_port`],
+//!   panicking).
 //! - [`root`], [`venv`], [`bin_dir`], [`bin`]: the repository, the Python venv and the release
 //!   binaries, from the `CPE_ROOT`, `CPE_VENV` and `CPE_BIN_DIR` variables that `make test`
 //!   exports. Unset, they panic with "run it through `make test`" — never a silent skip.
 //! - [`seed_sql`]: MiniTwit's seed data from `minitwit-load seed`, made once per process.
 //! - [`MiniTwit`]: a real MiniTwit under real gunicorn on a free loopback port, with its own
-//!   temporary database, killed (its whole process group) when dropped.
+//!   temporary database, killed (its whole process group) when dropped; started by
+//!   [`procs::MiniTwitLaunch`], the launcher the tools use.
 //! - [`http_get`]: one plain HTTP/1.1 `GET` without redirects, for quick assertions.
 //! - [`Testbed`]: a LAN of network namespaces with a real sshd per host and a controller
 //!   namespace to run the tools in, torn down on drop (needs root).
@@ -23,7 +25,7 @@
 //!
 //! # Layout
 //! - `env.rs`: the `CPE_*` variables, [`free_port`] and [`seed_sql`].
-//! - `minitwit.rs`: [`MiniTwit`] and its builder.
+//! - `minitwit.rs`: [`MiniTwit`] and its builder, over [`procs::MiniTwit`].
 //! - `http.rs`: [`http_get`].
 //! - `netns.rs`: [`Testbed`], [`Host`].
 

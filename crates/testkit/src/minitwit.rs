@@ -1,26 +1,23 @@
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rustix::process::{kill_process_group, Pid, Signal};
 use tempfile::TempDir;
 
-use crate::env::{free_port, root, venv};
-use crate::http::http_get;
+use crate::env::{root, venv};
 
-/// A real MiniTwit served by real gunicorn on `127.0.0.1:<free port>`, with the study's
-/// flags (`--workers 2 --timeout 120`), a database file of its own in a temporary directory
+/// A real MiniTwit served by real gunicorn on `127.0.0.1:<free port>`, started the one way
+/// every launcher does ([`procs::MiniTwitLaunch`]: the study's `minitwit/gunicorn.conf.py`,
+/// 2 workers, 120 s timeout), with a database file of its own in a temporary directory
 /// (`MINITWIT_DB`) and the seed SQL of your choice (`MINITWIT_SEED`).
 ///
 /// gunicorn runs in a process group of its own; dropping the guard sends that group SIGTERM,
 /// waits up to 10 s, then SIGKILL, so no worker outlives the test. It only ever signals the
 /// group it started.
 pub struct MiniTwit {
-    child: Child,
-    port: u16,
+    // Declared first, so gunicorn is stopped before its directory goes.
+    server: procs::MiniTwit,
     dir: TempDir,
 }
 
@@ -46,17 +43,17 @@ impl MiniTwit {
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     /// The port gunicorn listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// The PID of the gunicorn master (also the ID of its process group).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.server.pid()
     }
 
     /// The SQLite file MiniTwit uses (`MINITWIT_DB`); it may not exist before `/cleardb`.
@@ -66,7 +63,7 @@ impl MiniTwit {
 
     /// gunicorn's combined stdout and stderr so far, for failure messages.
     pub fn log(&self) -> String {
-        read_lossy(&self.dir.path().join("gunicorn.log"))
+        read_lossy(self.server.log())
     }
 }
 
@@ -98,97 +95,36 @@ impl MiniTwitBuilder {
     /// Starts gunicorn and waits until it answers HTTP. Panics, with gunicorn's log, if it
     /// exits or does not answer in time.
     pub fn start(self) -> MiniTwit {
-        let gunicorn = venv().join("bin/gunicorn");
-        assert!(
-            gunicorn.is_file(),
-            "{} does not exist: create the venv with `make venv`",
-            gunicorn.display()
-        );
-        let app_dir = root().join("minitwit");
         let dir = tempfile::Builder::new()
             .prefix("testkit-minitwit-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
-        let log_path = dir.path().join("gunicorn.log");
-        let log = File::create(&log_path)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
-        let log2 = log
-            .try_clone()
-            .unwrap_or_else(|e| panic!("cannot duplicate {}: {e}", log_path.display()));
-        let port = free_port();
-        let mut cmd = Command::new(&gunicorn);
-        cmd.args(["--workers", &self.workers.to_string(), "--timeout", "120"])
-            .args(["--bind", &format!("127.0.0.1:{port}")])
-            .arg("--chdir")
-            .arg(&app_dir)
-            .arg("wsgi:app")
-            .env("MINITWIT_DB", dir.path().join("minitwit.db"))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .process_group(0);
+        let mut launch = procs::MiniTwitLaunch::new(
+            venv(),
+            root().join("minitwit"),
+            0,
+            dir.path().join("minitwit.db"),
+            dir.path().join("gunicorn.log"),
+        )
+        .startup_timeout(self.startup);
+        if self.workers != 2 {
+            launch = launch.workers(self.workers);
+        }
         if let Some(seed) = &self.seed {
-            cmd.env("MINITWIT_SEED", seed);
+            launch = launch.seed(seed);
         }
         for (k, v) in &self.env {
-            cmd.env(k, v);
+            launch = launch.env(k, v);
         }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", gunicorn.display()));
-        let mut server = MiniTwit { child, port, dir };
-        server.wait_ready(self.startup);
-        server
-    }
-}
-
-impl MiniTwit {
-    fn wait_ready(&mut self, timeout: Duration) {
-        let started = Instant::now();
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "gunicorn exited ({status}) before answering on port {}:\n{}",
-                    self.port,
-                    self.log()
-                );
-            }
-            // Any HTTP answer will do: the database may not exist before /cleardb.
-            if http_get(&format!("{}/public", self.base_url())).is_ok() {
-                return;
-            }
-            if started.elapsed() > timeout {
-                panic!(
-                    "gunicorn did not answer on port {} within {timeout:?}:\n{}",
-                    self.port,
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for MiniTwit {
-    fn drop(&mut self) {
-        let Some(pgid) = i32::try_from(self.child.id()).ok().and_then(Pid::from_raw) else {
-            return;
+        let server = match launch.start(&procs::Interrupt::new()) {
+            Ok(s) => s,
+            Err(procs::MiniTwitError::NotReady(e)) => panic!(
+                "{e}\n--- gunicorn's log:\n{}",
+                read_lossy(&dir.path().join("gunicorn.log"))
+            ),
+            Err(e) => panic!("{e} (create the venv with `make venv`)"),
         };
-        if !matches!(self.child.try_wait(), Ok(None)) {
-            // The master is gone; make sure no orphaned worker of its group is left.
-            let _ = kill_process_group(pgid, Signal::KILL);
-            return;
-        }
-        let _ = kill_process_group(pgid, Signal::TERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = kill_process_group(pgid, Signal::KILL);
-        let _ = self.child.wait();
+        MiniTwit { server, dir }
     }
 }
 
