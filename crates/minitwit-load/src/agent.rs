@@ -1,8 +1,8 @@
 //! The client-machine mode: a tiny HTTP server whose `GET /trigger` runs the scenario once and
 //! answers when it is done, as the study's controller expects.
 //!
-//! - `GET /trigger[?run_id=ID]`: runs the scenario; 200 with the one-line JSON
-//!   [`RunSummary`] when every check passed, 500 with the same summary when not. The run's
+//! - `GET /trigger[?run_id=ID]`: runs the scenario; 200 with the run's one-line JSON
+//!   [`LoadLine`] when every check passed, 500 with the same line when not. The run's
 //!   request records are appended to the log file, tagged with the run id.
 //! - A trigger while a scenario runs: 409, never queued.
 //! - Anything else: 404 (405 for other methods on `/trigger`).
@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use records::JsonLinesWriter;
+use records::{JsonLinesWriter, LoadLine};
 
-use crate::runner::{run_scenario, LoadConfig, RunSummary};
+use crate::runner::{run_scenario, LoadConfig};
 use crate::url::decode_component;
 
 /// How the agent runs.
@@ -153,7 +153,7 @@ fn handle(
     }
 }
 
-fn run_once(state: &State, query: &str, stop: &AtomicBool) -> Result<RunSummary, String> {
+fn run_once(state: &State, query: &str, stop: &AtomicBool) -> Result<LoadLine, String> {
     let n = state.runs.fetch_add(1, Ordering::SeqCst) + 1;
     let mut load = state.cfg.load.clone();
     load.run_id = query_value(query, "run_id")

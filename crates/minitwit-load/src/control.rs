@@ -2,13 +2,13 @@
 //! on the client machines at once and time the scenario).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use records::{AgentResult, LoadLine, LOAD_SCHEMA};
 
 use crate::http::{Client, HttpError, Session, Timeouts};
-use crate::runner::{redirect_target, RunSummary, MAX_REDIRECTS};
+use crate::runner::{redirect_target, MAX_REDIRECTS};
 use crate::url::{encode_component, HttpUrl};
 
 /// Why `/cleardb` did not end well.
@@ -93,54 +93,21 @@ pub fn reset(
     })
 }
 
-/// One agent's answer to a trigger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClientResult {
-    /// The trigger URL.
-    pub url: String,
-    /// Whether it answered 200 and, when it sent a summary, that summary says ok.
-    pub ok: bool,
-    /// HTTP status of the answer, if one came.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    /// Seconds from the first trigger to this answer.
-    pub answered_s: f64,
-    /// What went wrong, if anything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The agent's run summary (a `minitwit-load agent` answers with one; other agents may not).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<RunSummary>,
-}
-
-/// The one line `trigger` prints. `duration_s`, `requests`, `errors`, `by_status` are what
-/// `otii-capture record` reads; the sums cover the agents that sent a summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TriggerSummary {
-    /// Scenario time: from just before the first trigger to just after the last answer.
-    pub duration_s: f64,
-    /// Requests the agents sent to MiniTwit.
-    pub requests: u64,
-    /// Of which failed.
-    pub errors: u64,
-    /// Answers per HTTP status, over all agents.
-    pub by_status: BTreeMap<String, u64>,
-    /// Whether every agent answered 200 with a successful run.
-    pub ok: bool,
-    /// Per agent, in the order given.
-    pub clients: Vec<ClientResult>,
-}
-
 /// GETs every trigger URL at once (one thread each), waits for all answers. `run_id`, when
 /// given, is appended as `run_id=<id>` so agents tag their request logs with it.
+///
+/// Returns the load line `trigger` prints: `duration_s` from just before the first trigger to
+/// just after the last answer; `requests`, `errors`, `by_status` summed over the agents that
+/// answered with a load line; `clients`, the number of agents; one [`AgentResult`] each in
+/// `agents`.
 pub fn trigger(
     urls: &[HttpUrl],
     run_id: Option<&str>,
     timeouts: Timeouts,
     stop: &AtomicBool,
-) -> TriggerSummary {
+) -> LoadLine {
     let t0 = Instant::now();
-    let clients: Vec<ClientResult> = std::thread::scope(|scope| {
+    let agents: Vec<AgentResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = urls
             .iter()
             .map(|url| scope.spawn(move || trigger_one(url, run_id, timeouts, stop, t0)))
@@ -149,7 +116,7 @@ pub fn trigger(
             .into_iter()
             .zip(urls)
             .map(|(h, url)| {
-                h.join().unwrap_or_else(|_| ClientResult {
+                h.join().unwrap_or_else(|_| AgentResult {
                     url: url.to_string(),
                     ok: false,
                     status: None,
@@ -161,24 +128,32 @@ pub fn trigger(
             .collect()
     });
     let duration_s = t0.elapsed().as_secs_f64();
-    let mut out = TriggerSummary {
+    let mut out = LoadLine {
+        schema: LOAD_SCHEMA.to_owned(),
+        run_id: run_id.map(str::to_owned),
+        client: None,
+        server: None,
+        scenario: None,
+        cycles: None,
         duration_s,
         requests: 0,
         errors: 0,
         by_status: BTreeMap::new(),
-        ok: !clients.is_empty() && clients.iter().all(|c| c.ok),
-        clients: Vec::new(),
+        clients: u32::try_from(agents.len()).unwrap_or(u32::MAX),
+        ok: !agents.is_empty() && agents.iter().all(|a| a.ok),
+        interrupted: stop.load(Ordering::SeqCst),
+        latency_ms: None,
+        users: Vec::new(),
+        agents: Vec::new(),
     };
-    for c in &clients {
-        if let Some(s) = &c.summary {
-            out.requests += s.load.requests;
-            out.errors += s.load.errors;
-            for (k, v) in &s.load.by_status {
-                *out.by_status.entry(k.clone()).or_default() += v;
-            }
+    for s in agents.iter().filter_map(|a| a.summary.as_deref()) {
+        out.requests += s.requests;
+        out.errors += s.errors;
+        for (k, v) in &s.by_status {
+            *out.by_status.entry(k.clone()).or_default() += v;
         }
     }
-    out.clients = clients;
+    out.agents = agents;
     out
 }
 
@@ -188,13 +163,13 @@ fn trigger_one(
     timeouts: Timeouts,
     stop: &AtomicBool,
     t0: Instant,
-) -> ClientResult {
+) -> AgentResult {
     let mut target = url.path.clone();
     if let Some(id) = run_id {
         let sep = if target.contains('?') { '&' } else { '?' };
         target = format!("{target}{sep}run_id={}", encode_component(id));
     }
-    let mut result = ClientResult {
+    let mut result = AgentResult {
         url: url.to_string(),
         ok: false,
         status: None,
@@ -210,7 +185,8 @@ fn trigger_one(
         Ok(r) => {
             result.status = Some(r.status);
             let text = String::from_utf8_lossy(&r.body);
-            result.summary = serde_json::from_str::<RunSummary>(text.trim()).ok();
+            // A load line of this version or an older one; other agents may send anything.
+            result.summary = LoadLine::from_line(&text).map(Box::new);
             let run_ok = result.summary.as_ref().is_none_or(|s| s.ok);
             result.ok = r.status == 200 && run_ok;
             if !result.ok {

@@ -8,18 +8,29 @@
 //! - [`control::trigger`] and [`control::reset`]: the controller's side (`trigger`, `reset`).
 //! - [`seed`]: the seed SQL MiniTwit's `/cleardb` loads, and the ordered users the scenario
 //!   follows (`seed`).
+//! - [`app::run`]: each command carried out from its validated [`app::Config`], which the
+//!   binary builds from its command line.
+//!
+//! What a load did is one [`records::LoadLine`]: the line `run --records` and `trigger` print on
+//! stdout at their end, and the body an agent answers a trigger with.
 //!
 //! # Layout
+//! - `app.rs`: [`app::Config`], its validation, and the commands (`run`, `agent`, `trigger`,
+//!   `reset`, `seed`) with their stdout and exit.
 //! - `scenario.rs`: the scenario as a list of calls (paper and fixed modes), tweet texts.
-//! - `runner.rs`: runs users on threads, follows redirects, checks flashes, makes records and
-//!   the [`runner::RunSummary`].
-//! - `http.rs`: the small keep-alive HTTP/1.1 client with cookies and interruptible timeouts.
+//! - `runner.rs`: runs users on threads, follows redirects, checks flashes, makes the request
+//!   records and the run's load line.
+//! - `http.rs`: the small keep-alive HTTP/1.1 client with cookies and interruptible timeouts;
+//!   `http/conn.rs`: one connection, reading an answer (head, length, chunks, close).
 //! - `url.rs`: server URLs, path and form encoding as Python `requests` does them.
 //! - `agent.rs`, `control.rs`: the trigger server and the controller side.
 //! - `report.rs`: the stderr summary paragraph and progress bar.
 //! - `seed.rs`, `words.rs`: the deterministic seed data.
+//!
+//! The binary adds `main.rs` (the shared exit tail, [`procs::main`]) and `cli.rs` (clap).
 
 pub mod agent;
+pub mod app;
 pub mod control;
 pub mod http;
 pub mod report;

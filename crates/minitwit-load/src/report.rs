@@ -3,34 +3,35 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crate::runner::RunSummary;
+use records::LoadLine;
 
-/// One paragraph: requests, statuses, errors, scenario time, latency percentiles, and the
-/// first failure if any.
-pub fn describe(s: &RunSummary) -> String {
+/// One paragraph about one run of the scenario (`run`, an agent's trigger): requests,
+/// statuses, errors, scenario time, latency percentiles, and the first failure if any.
+pub fn describe(s: &LoadLine) -> String {
     let statuses: Vec<String> = s
-        .load
         .by_status
         .iter()
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     let users = s.users.len();
+    let latency = s.latency_ms.unwrap_or_default();
+    let cycles = s.cycles.unwrap_or(crate::scenario::STUDY_CYCLES);
     let mut text = format!(
         "run {} ({} scenario{}, {users} user{}) against {}: {} requests ({}), {} error{}, scenario time {:.3} s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms.",
-        s.run_id,
-        s.scenario.as_str(),
-        if s.cycles == crate::scenario::STUDY_CYCLES { String::new() } else { format!(" shortened to {} cycle(s)", s.cycles) },
+        s.run_id.as_deref().unwrap_or("?"),
+        s.scenario.as_deref().unwrap_or("?"),
+        if cycles == crate::scenario::STUDY_CYCLES { String::new() } else { format!(" shortened to {cycles} cycle(s)") },
         if users == 1 { "" } else { "s" },
-        s.server,
-        s.load.requests,
+        s.server.as_deref().unwrap_or("?"),
+        s.requests,
         if statuses.is_empty() { "no answers".to_owned() } else { statuses.join(", ") },
-        s.load.errors,
-        if s.load.errors == 1 { "" } else { "s" },
+        s.errors,
+        if s.errors == 1 { "" } else { "s" },
         s.duration_s,
-        s.latency_ms.p50,
-        s.latency_ms.p90,
-        s.latency_ms.p99,
-        s.latency_ms.max,
+        latency.p50,
+        latency.p90,
+        latency.p99,
+        latency.max,
     );
     if s.interrupted {
         text.push_str(" Interrupted before the end.");

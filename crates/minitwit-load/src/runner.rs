@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use records::{LoadSummary, RequestRecord, REQUEST_SCHEMA};
-use serde::{Deserialize, Serialize};
+use records::{Latency, LoadLine, RequestRecord, UserResult, LOAD_SCHEMA, REQUEST_SCHEMA};
 
 use crate::http::{Client, HttpError, Session, Timeouts};
 use crate::scenario::{self, Call, Cookies, Mode};
@@ -40,7 +39,7 @@ pub struct LoadConfig {
 }
 
 /// Why a run could not be carried out at all (a user's failure is not one: it is reported
-/// in the [`RunSummary`]).
+/// in the [`LoadLine`]).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The server's address does not resolve.
@@ -55,66 +54,6 @@ pub enum LoadError {
     /// The records could not be written.
     #[error("writing the request records: {0}")]
     Sink(#[source] io::Error),
-}
-
-/// How one user's scenario ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UserResult {
-    /// The MiniTwit user.
-    pub user: String,
-    /// Requests sent on the wire.
-    pub requests: u64,
-    /// Requests that failed (no answer, unexpected status, failed check).
-    pub errors: u64,
-    /// Whether the whole scenario ran and every check passed.
-    pub ok: bool,
-    /// The failure that stopped this user: step, request number, what went wrong.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Latency percentiles over all requests that got an answer, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Latency {
-    /// Median.
-    pub p50: f64,
-    /// 90th percentile.
-    pub p90: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Largest.
-    pub max: f64,
-}
-
-/// The one-line summary of a run: what `minitwit-load run --records FILE` prints on stdout,
-/// and the agent's answer to a trigger. `duration_s`, `requests`, `errors` and `by_status`
-/// are what `otii-capture record` reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// The run's identifier (the records' `run_id`).
-    pub run_id: String,
-    /// Host name of the machine that ran it.
-    pub client: String,
-    /// MiniTwit's base URL.
-    pub server: String,
-    /// `paper` or `fixed`.
-    pub scenario: Mode,
-    /// Cycles of step 5 (2 is the study's scenario).
-    pub cycles: u32,
-    /// Scenario time in seconds: from just before the first request to just after the last
-    /// user finished.
-    pub duration_s: f64,
-    /// Requests, errors, answers per status, number of users (`clients`).
-    #[serde(flatten)]
-    pub load: LoadSummary,
-    /// Whether every user completed the scenario with every check passing.
-    pub ok: bool,
-    /// Whether the run was stopped by an interruption (Ctrl-C).
-    pub interrupted: bool,
-    /// Latency percentiles.
-    pub latency_ms: Latency,
-    /// Per user.
-    pub users: Vec<UserResult>,
 }
 
 /// What the user threads share: each records its requests itself under the lock (no channel
@@ -159,13 +98,14 @@ where
 
 /// Runs the scenario for every user at once, hands each request record to `sink` in the
 /// order they complete, and calls `progress(done, total)` after each. Stops early (marking
-/// the summary interrupted) when `stop` is raised.
+/// the summary interrupted) when `stop` is raised. The summary is the run's [`LoadLine`]: what
+/// `run --records` prints and an agent answers a trigger with.
 pub fn run_scenario(
     cfg: &LoadConfig,
     stop: &AtomicBool,
     sink: impl FnMut(&RequestRecord) -> io::Result<()> + Send,
     progress: impl FnMut(u64, u64) + Send,
-) -> Result<RunSummary, LoadError> {
+) -> Result<LoadLine, LoadError> {
     let client = Client::new(&cfg.server, cfg.timeouts).map_err(|source| LoadError::Server {
         server: cfg.server.to_string(),
         source,
@@ -221,23 +161,23 @@ pub fn run_scenario(
     if let Some(e) = sink_error {
         return Err(LoadError::Sink(e));
     }
-    Ok(RunSummary {
-        run_id: cfg.run_id.clone(),
-        client: cfg.client.clone(),
-        server: cfg.server.to_string(),
-        scenario: cfg.mode,
-        cycles: cfg.cycles,
+    Ok(LoadLine {
+        schema: LOAD_SCHEMA.to_owned(),
+        run_id: Some(cfg.run_id.clone()),
+        client: Some(cfg.client.clone()),
+        server: Some(cfg.server.to_string()),
+        scenario: Some(cfg.mode.as_str().to_owned()),
+        cycles: Some(cfg.cycles),
         duration_s,
+        requests: counts.requests,
+        errors: counts.errors,
+        by_status: std::mem::take(&mut counts.by_status),
+        clients: u32::try_from(users.len()).unwrap_or(u32::MAX),
         ok: users.iter().all(|u| u.ok),
         interrupted: stop.load(Ordering::SeqCst),
-        latency_ms: counts.latency(),
-        load: LoadSummary {
-            requests: counts.requests,
-            errors: counts.errors,
-            by_status: counts.by_status,
-            clients: u32::try_from(users.len()).ok(),
-        },
+        latency_ms: Some(counts.latency()),
         users,
+        agents: Vec::new(),
     })
 }
 

@@ -306,6 +306,7 @@ fn run_three_users_with_records_file_prints_one_summary_line() {
     assert_eq!(summary["by_status"]["302"], 186);
     assert_eq!(summary["by_status"]["200"], 186);
     assert_eq!(summary["clients"], 3);
+    assert_eq!(summary["schema"], "load/1");
     assert_eq!(summary["ok"], true);
     assert!(summary["duration_s"].as_f64().unwrap() > 0.0);
     let recs = parse_records(&std::fs::read(&file).unwrap());
@@ -585,11 +586,15 @@ fn reset_ends_on_200_and_agent_trigger_run_the_scenario() {
     assert_eq!(summary["requests"], 164);
     assert_eq!(summary["errors"], 0);
     assert_eq!(summary["by_status"]["404"], 40);
-    assert_eq!(summary["clients"][0]["status"], 200);
-    assert_eq!(summary["clients"][0]["summary"]["run_id"], "run-7");
+    // One load line: `clients` counts the agents, their own lines are under `agents`.
+    assert_eq!(summary["schema"], "load/1");
+    assert_eq!(summary["clients"], 1);
+    assert_eq!(summary["run_id"], "run-7");
+    assert_eq!(summary["agents"][0]["status"], 200);
+    assert_eq!(summary["agents"][0]["summary"]["run_id"], "run-7");
     let d = summary["duration_s"].as_f64().unwrap();
     assert!(
-        d >= summary["clients"][0]["summary"]["duration_s"]
+        d >= summary["agents"][0]["summary"]["duration_s"]
             .as_f64()
             .unwrap()
     );
@@ -603,14 +608,36 @@ fn reset_ends_on_200_and_agent_trigger_run_the_scenario() {
     assert_eq!(out.status.code(), Some(1));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["ok"], false);
-    assert_eq!(summary["clients"][0]["status"], 500);
+    assert_eq!(summary["agents"][0]["status"], 500);
     assert!(
-        summary["clients"][0]["error"]
+        summary["agents"][0]["error"]
             .as_str()
             .unwrap()
             .contains("step 2"),
         "{summary}"
     );
+
+    // The agent's answer is its run's load line, with every field an older controller (whose
+    // `RunSummary` had no schema tag) requires, so old and new controllers both read it.
+    let (status, body) = testkit::http_get(&trigger_url).unwrap();
+    assert_eq!(status, 500, "{body}");
+    let answer = records::LoadLine::from_line(&body).unwrap();
+    assert_eq!(answer.schema, "load/1");
+    assert_eq!(
+        (answer.clients, answer.ok, answer.interrupted),
+        (1, false, false)
+    );
+    assert!(
+        answer.run_id.is_some()
+            && answer.client.is_some()
+            && answer.server.is_some()
+            && answer.scenario.is_some()
+            && answer.cycles.is_some()
+            && answer.latency_ms.is_some()
+            && answer.users.len() == 1,
+        "an older controller needs the run's context, latency and users: {body}"
+    );
+    assert!(body.contains("\"interrupted\":false"), "{body}");
 
     StdCommand::new("kill")
         .args(["-INT", &agent.id().to_string()])
@@ -742,7 +769,7 @@ fn trigger_of_an_unreachable_agent_exits_1_with_a_json_line() {
     assert_eq!(out.status.code(), Some(1));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["ok"], false);
-    assert!(summary["clients"][0]["error"]
+    assert!(summary["agents"][0]["error"]
         .as_str()
         .unwrap()
         .contains("cannot connect"));
@@ -771,7 +798,7 @@ fn sigint_stops_a_waiting_trigger_with_exit_130() {
     );
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["ok"], false);
-    assert_eq!(summary["clients"][0]["error"], "interrupted");
+    assert_eq!(summary["agents"][0]["error"], "interrupted");
 }
 
 #[test]
