@@ -1,13 +1,16 @@
-//! The validated configuration of one invocation and what it does, without any CLI parsing.
+//! The validated configuration of one invocation and what it does, without any CLI parsing:
+//! [`Config`], [`run`] into any writer, and [`main`], the body `main.rs` hands to
+//! [`procs::main`] (stdout or `-o FILE` written atomically, through one buffer).
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use procs::{Exit, Interrupt};
 
 use crate::cache::{default_dir, Cache};
 use crate::hypothesis::AndersonTable;
-use crate::input::{read_inputs, Dataset, ReadOptions};
+use crate::input::{read_inputs_until, Dataset, ReadOptions};
 use crate::loader::LoadOptions;
 use crate::report::{self, ReportOptions};
 
@@ -52,6 +55,8 @@ pub enum ReportFormat {
     Latex,
     /// Long-format CSV.
     Csv,
+    /// One sentence per comparison with the reference group.
+    Headline,
 }
 
 /// A validated invocation.
@@ -112,10 +117,37 @@ fn select_groups(mut data: Dataset, wanted: &[String]) -> Result<Dataset> {
     Ok(data)
 }
 
-/// Read the inputs and run the command, writing data to `out`.
-pub fn run(config: &Config, out: &mut dyn Write) -> Result<()> {
-    let data = read_inputs(&config.inputs, &config.read)?;
+/// The whole command: [`run`] into stdout, or into `config.output` written under a temporary
+/// name and renamed when complete; both through one buffer (a table of many runs is many small
+/// writes). A failed write or flush fails the command and leaves no file.
+pub fn main(config: &Config, interrupt: &Interrupt) -> Result<Exit> {
+    match &config.output {
+        Some(path) => {
+            let file = records::AtomicFile::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            run_buffered(config, interrupt, file)?.commit()?;
+        }
+        None => drop(run_buffered(config, interrupt, std::io::stdout().lock())?),
+    }
+    Ok(Exit::Success)
+}
+
+/// Run the command into `sink` through one buffer, and hand `sink` back once everything has
+/// reached it.
+fn run_buffered<W: Write>(config: &Config, interrupt: &Interrupt, sink: W) -> Result<W> {
+    let mut out = BufWriter::new(sink);
+    run(config, interrupt, &mut out)?;
+    out.flush()?;
+    out.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Read the inputs and run the command, writing data to `out`; stop when `interrupt` is set.
+pub fn run(config: &Config, interrupt: &Interrupt, out: &mut dyn Write) -> Result<()> {
+    let data = read_inputs_until(&config.inputs, &config.read, interrupt)?;
     let data = select_groups(data, &config.groups)?;
+    if interrupt.is_set() {
+        bail!("interrupted");
+    }
     if data.groups.is_empty() {
         bail!("no runs in the inputs");
     }
@@ -162,6 +194,11 @@ pub fn run(config: &Config, out: &mut dyn Write) -> Result<()> {
                 }
                 ReportFormat::Latex => report::latex(&rep, latex_variable, column_prefix),
                 ReportFormat::Csv => report::csv(&rep),
+                ReportFormat::Headline => {
+                    let mut s = report::headlines(&rep)?.join("\n");
+                    s.push('\n');
+                    s
+                }
             };
             out.write_all(text.as_bytes())?;
         }

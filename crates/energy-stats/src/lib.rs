@@ -1,7 +1,8 @@
 //! energy-stats: the analysis of the CPython energy study without a notebook.
 //!
 //! Reads the study's group directories (`data/out/minitwit312/` with `log.txt` and
-//! `*.csv.xz` traces), run-record JSON Lines or CSV tables of runs, and computes what the study's
+//! `*.csv.xz` traces, or `runs.jsonl`), run-record JSON Lines or CSV tables of runs (its own
+//! `runs` output included, so its commands pipe into each other), and computes what the study's
 //! notebook did — pandas `describe()` tables, Shapiro–Wilk, Anderson–Darling, Bartlett,
 //! Levene, ANOVA and Kruskal–Wallis, equal to SciPy 1.17.1 to 1e-9 — plus pairwise comparisons
 //! with bootstrap CIs, run-order diagnostics and the study's figures.
@@ -9,17 +10,26 @@
 //! # Layout
 //! - `numeric.rs`: NumPy-order sums, variances, quantiles and ranks.
 //! - `special.rs`: normal, F, χ² and t tail functions that stay exact in the far tail.
-//! - `hypothesis.rs`: the tests, reproducing SciPy 1.17.1.
+//! - `hypothesis/`: the tests, reproducing SciPy 1.17.1 (normality, across groups, two-sample).
 //! - `describe.rs`: pandas' `describe()`.
+//! - `tukey.rs`: Tukey's HSD p-values (the studentized range distribution).
 //! - `posthoc.rs`: pairwise Welch/Mann–Whitney with Holm, effect sizes, bootstrap, verdicts.
-//! - `logtxt.rs`, `trace.rs`, `input.rs`: the readers (controller log, traces, inputs → groups).
+//! - `dataset.rs`: the runs, groups and dataset the analysis works on.
+//! - `input.rs`: the inputs (group folders through [`records::GroupDir`], files, stdin) → groups.
+//! - `table.rs`: run tables as JSON Lines (run records, `runs` rows) or CSV (`csv` crate).
+//! - `logtxt.rs`, `trace.rs`: the study's controller log and power traces.
 //! - `loader.rs`, `cache.rs`: traces read on every core, and the cache of decoded traces.
-//! - `report.rs`: the report model and its JSON, Markdown, LaTeX and CSV renderings.
-//! - `runs.rs`: the per-run table.
+//! - `report/`: the report model and its JSON, Markdown, LaTeX, CSV and headline renderings.
+//! - `runs.rs`: the per-run table, [`runs::RunRow`], which reads back as an input.
+//! - `app.rs`: the validated [`app::Config`] and the command it runs (`main.rs` is clap only).
 //! - `plot.rs`: the figures (SVG, PNG).
+//! - `golden.rs` (tests only): the SciPy-parity fixtures, to 1e-9.
+//!
+//! `main.rs` parses with clap (`cli.rs`) and ends in [`procs::main`].
 
 pub mod app;
 pub mod cache;
+pub mod dataset;
 pub mod describe;
 pub mod hypothesis;
 pub mod input;
@@ -31,6 +41,7 @@ pub mod posthoc;
 pub mod report;
 pub mod runs;
 pub mod special;
+pub mod table;
 pub mod trace;
 pub mod tukey;
 

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use procs::Interrupt;
+
 use crate::cache::{Cache, Key};
 use crate::trace::{read_trace, TraceError, TraceSummary};
 
@@ -20,8 +22,13 @@ pub struct LoadOptions {
     pub cache: Option<Cache>,
 }
 
-/// Summaries of `paths`, in the same order.
-pub fn load_traces(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Result<TraceSummary, TraceError>> {
+/// Summaries of `paths`, in the same order. Once `interrupt` is set, no worker starts another
+/// file; the files not read come back as errors.
+pub fn load_traces(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    interrupt: &Interrupt,
+) -> Vec<Result<TraceSummary, TraceError>> {
     let mut results: Vec<Option<Result<TraceSummary, TraceError>>> = Vec::new();
     results.resize_with(paths.len(), || None);
     // Cached entries first, on this thread: they cost microseconds. The key is taken once,
@@ -50,6 +57,9 @@ pub fn load_traces(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Result<TraceSum
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
+                if interrupt.is_set() {
+                    break;
+                }
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some((i, key)) = todo.get(k) else { break };
                 let i = *i;

@@ -721,3 +721,250 @@ proptest! {
         let _ = energy_stats::input::read_csv_table(&text, "t.csv", &energy_stats::input::ReadOptions::default());
     }
 }
+
+/// A study with every kind of run the report distinguishes: run records with traces, a failed
+/// and a warm-up run, an idle baseline, a label with a comma and a quote, a group from a log
+/// with its traces, and a group of traces alone.
+fn mixed_study(root: &Path) -> Vec<PathBuf> {
+    let recorded = root.join("recorded 3.11");
+    std::fs::create_dir_all(recorded.join("baseline")).unwrap();
+    let mut lines = Vec::new();
+    for (run, p, status) in [
+        (0, 2.0, "ok"),
+        (1, 1.21, "ok"),
+        (2, 1.23, "ok"),
+        (3, 1.22, "failed"),
+        (4, 1.2, "ok"),
+        (5, 1.24, "ok"),
+    ] {
+        let mut r: Value = serde_json::from_str(&record(
+            "3.11",
+            run,
+            p,
+            100.0 + f64::from(run),
+            status,
+            "otii",
+        ))
+        .unwrap();
+        r["trace"] = format!("run {run}.csv.xz").into();
+        if status == "failed" {
+            r["reason"] = "the load reported 3 failed requests".into();
+        }
+        lines.push(r.to_string());
+        write_xz_trace(&recorded.join(format!("run {run}.csv.xz")), &[p; 7]);
+    }
+    for run in 1..=3 {
+        let odd = record(
+            "pypy \"3,9\"",
+            run,
+            0.9 + f64::from(run) / 100.0,
+            80.0,
+            "ok",
+            "otii",
+        );
+        lines.push(odd);
+    }
+    std::fs::write(recorded.join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
+    let mut idle: Value =
+        serde_json::from_str(&record("3.11", 0, 0.5, 60.0, "ok", "otii")).unwrap();
+    idle["trace"] = "baseline/idle.csv.xz".into();
+    write_xz_trace(&recorded.join("baseline/idle.csv.xz"), &[0.5; 3]);
+    let idle2 = record("3.11", 0, 0.7, 60.0, "ok", "otii");
+    std::fs::write(
+        recorded.join("baseline.jsonl"),
+        format!("{idle}\n{idle2}\n"),
+    )
+    .unwrap();
+    let logged = study_group(root, "312", &[1.30, 1.31, 1.29, 1.33]);
+    for i in 0..4 {
+        write_xz_trace(
+            &logged.join(format!("{i}.csv.xz")),
+            &[1.3 + f64::from(i) / 50.0; 9],
+        );
+    }
+    let traced = root.join("3.13");
+    std::fs::create_dir_all(&traced).unwrap();
+    for i in 0..3 {
+        write_xz_trace(
+            &traced.join(format!("t{i}.csv.xz")),
+            &[1.1 + f64::from(i) / 40.0; 20_000],
+        );
+    }
+    vec![recorded, logged, traced]
+}
+
+/// `energy-stats ARGS` with its stdout piped into `energy-stats report - --format json`, both
+/// real processes, the second in another directory.
+fn piped_report(first: &[&str], inputs: &[PathBuf], elsewhere: &Path) -> Vec<u8> {
+    let bin = assert_cmd::cargo::cargo_bin("energy-stats");
+    let mut producer = std::process::Command::new(&bin)
+        .args(first)
+        .args(inputs)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let consumer = std::process::Command::new(&bin)
+        .current_dir(elsewhere)
+        .args(["report", "-", "--format", "json", "--no-cache"])
+        .stdin(producer.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(producer.wait().unwrap().success());
+    assert!(
+        consumer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&consumer.stderr)
+    );
+    consumer.stdout
+}
+
+#[test]
+fn runs_piped_into_report_gives_every_figure_of_the_folders_in_both_formats() {
+    let t = tempfile::tempdir().unwrap();
+    let inputs = mixed_study(t.path());
+    let elsewhere = t.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let direct = bin()
+        .args(["report", "--format", "json", "--no-cache"])
+        .args(&inputs)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let want = json(&direct);
+    // The study is what it should be: every kind of run is in it.
+    assert_eq!(want["groups"].as_array().unwrap().len(), 4);
+    assert_eq!(want["groups"][0]["label"], "3.11");
+    assert_eq!(want["groups"][0]["runs_warmup"], 1);
+    assert_eq!(want["groups"][0]["runs_failed"], 1);
+    assert_eq!(want["baseline_power_w"]["count"], 2);
+    assert!(want["groups"][0]["trace_energy_j"].is_object());
+    assert!(want["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["label"] == "pypy \"3,9\""));
+    for format in ["jsonl", "csv"] {
+        let piped = piped_report(
+            &["runs", "--no-cache", "--format", format],
+            &inputs,
+            &elsewhere,
+        );
+        assert_eq!(json(&piped), want, "runs --format {format} | report -");
+        assert_eq!(
+            piped, direct,
+            "runs --format {format} | report -: the same bytes"
+        );
+    }
+}
+
+#[test]
+fn runs_read_back_into_runs_and_plot_unchanged() {
+    let t = tempfile::tempdir().unwrap();
+    let inputs = mixed_study(t.path());
+    for format in ["jsonl", "csv"] {
+        let table = bin()
+            .args(["runs", "--no-cache", "--format", format])
+            .args(&inputs)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        bin()
+            .args(["runs", "-", "--no-cache", "--format", format])
+            .write_stdin(table.clone())
+            .assert()
+            .success()
+            .stdout(table.clone());
+        let (from_dirs, from_pipe) = (
+            t.path().join(format!("fig-{format}")),
+            t.path().join(format!("pipe-{format}")),
+        );
+        bin()
+            .args(["plot", "--no-cache", "--out"])
+            .arg(&from_dirs)
+            .args(&inputs)
+            .assert()
+            .success();
+        bin()
+            .args(["plot", "-", "--no-cache", "--out"])
+            .arg(&from_pipe)
+            .write_stdin(table)
+            .assert()
+            .success();
+        let mut names: Vec<_> = std::fs::read_dir(&from_dirs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert!(names.len() > 8, "{names:?}");
+        for n in names {
+            assert_eq!(
+                std::fs::read(from_dirs.join(&n)).unwrap(),
+                std::fs::read(from_pipe.join(&n)).unwrap(),
+                "{n:?} ({format})"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_label_with_a_comma_and_a_quote_is_quoted_in_csv_and_reads_back() {
+    let t = tempfile::tempdir().unwrap();
+    let inputs = mixed_study(t.path());
+    let out = bin()
+        .args(["runs", "--no-cache", "--format", "csv"])
+        .arg(&inputs[0])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("\n\"pypy \"\"3,9\"\"\",1,ok,0.91,80,"),
+        "{text}"
+    );
+    let back = bin()
+        .args(["runs", "-", "--no-cache"])
+        .write_stdin(text)
+        .assert()
+        .success();
+    let rows: Vec<Value> = String::from_utf8(back.get_output().stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["label"] != "3.11" || r["status"] == "baseline")
+        .collect();
+    assert_eq!(rows.len(), 3 + 2, "3 runs and the 2 baseline rows");
+    assert_eq!(rows[0]["label"], "pypy \"3,9\"");
+    assert_eq!(rows[0]["schema"], "energy-stats-run/1");
+    assert_eq!(rows[3]["status"], "baseline");
+}
+
+#[test]
+fn headline_is_one_sentence_per_interpreter_compared_with_the_first() {
+    let t = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["report", "--format", "headline"])
+        .args(study(t.path()))
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("CPython 3.10 used ")
+            && lines[0].ends_with(" less energy per scenario than CPython 3.8"),
+        "{text}"
+    );
+    assert!(lines[1].starts_with("CPython 3.12 used "), "{text}");
+    let one = bin()
+        .args(["report", "-", "--format", "headline", "--modelled"])
+        .write_stdin("label,power_w,duration_s\n3.9,1.5,100\n3.9,1.6,101\n")
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8(one.get_output().stdout.clone()).unwrap(),
+        "only one interpreter (CPython 3.9), or too few runs to compare — modelled\n"
+    );
+}

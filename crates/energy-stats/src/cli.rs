@@ -1,0 +1,245 @@
+//! The command line of `energy-stats` (clap), and its validation into a library [`Config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use energy_stats::app::{anderson_table, cache_from, Command, Config, ReportFormat};
+use energy_stats::input::ReadOptions;
+use energy_stats::report::ReportOptions;
+
+const AFTER_HELP: &str = "\
+INPUTS (any mix):
+  DIR         a group directory in the study's layout (data/out/minitwit312/): label from the
+              folder name (minitwit312 -> 3.12, any other name is its own label); runs from
+              runs.jsonl, else log.txt, else the *.csv.xz traces alone
+  FILE.jsonl  run records (JSON Lines, as otii-capture writes them) or rows of `runs`
+  FILE.csv    the table `runs --format csv` writes, or any table with at least
+              label,power_w,duration_s (power_avg_w for power_w; optional run)
+  log.txt     one study log; the label comes from its folder
+  -           a run table on stdin (JSON Lines or CSV), e.g. the output of `energy-stats runs`
+
+EXAMPLES:
+  energy-stats report data/out/minitwit*/                 Markdown report of the study
+  energy-stats report data/out/minitwit*/ --format latex  the study's LaTeX table
+  energy-stats report data/out/minitwit*/ --format headline   the verdicts, one line each
+  energy-stats runs data/out/minitwit312 --format csv     per-run table
+  energy-stats runs data/out/minitwit* | energy-stats report -   the same report, piped
+  energy-stats plot data/out/minitwit*/ --out figures     the study's figures as SVG
+
+EXIT CODES: 0 ok, 1 failure (bad input: the message names file and line), 2 usage,
+130 interrupted.";
+
+/// The study's analysis without a notebook: SciPy-exact statistics, tables, LaTeX and plots.
+#[derive(Debug, Parser)]
+#[command(name = "energy-stats", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// The per-run table: label, run, power, time, energy, trace energy, source; then the
+    /// idle-baseline runs. Reads back as an input (`energy-stats runs … | energy-stats report -`).
+    Runs {
+        #[command(flatten)]
+        common: Common,
+        /// jsonl (one JSON object per run) or csv.
+        #[arg(long, value_enum, default_value_t = RunsFormat::Jsonl)]
+        format: RunsFormat,
+    },
+    /// Describe tables, normality and group tests, pairwise verdicts, run-order diagnostics.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// markdown, json (the stable document of docs/energy-stats.md), latex, csv, or
+        /// headline (one sentence per interpreter compared with the first).
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Column prefix of the LaTeX table.
+        #[arg(long, default_value = "CPython ")]
+        column_prefix: String,
+        /// Variable of the LaTeX table: energy, power, duration, trace-energy or above-baseline
+        /// (energy above the idle baseline, when a baseline.jsonl was found).
+        #[arg(long, default_value = "energy")]
+        variable: String,
+        /// Anderson–Darling critical values: classical (Stephens 1974, the study's, SciPy ≤ 1.16)
+        /// or dagostino (SciPy ≥ 1.17).
+        #[arg(long, default_value = "classical")]
+        anderson_table: String,
+    },
+    /// The study's figures: traces, mean traces, box plots, histograms, run order.
+    Plot {
+        #[command(flatten)]
+        common: Common,
+        /// Directory to write the figures into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// svg or png.
+        #[arg(long, value_enum, default_value_t = PlotFormat::Svg)]
+        format: PlotFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// Group directories, run tables, log.txt files, or - for stdin.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Only these groups, in this order (comma-separated labels, e.g. 3.10,3.12).
+    #[arg(long, value_delimiter = ',')]
+    groups: Vec<String>,
+    /// Turn a bad log block or a corrupt trace into a failed run instead of stopping.
+    #[arg(long)]
+    keep_going: bool,
+    /// Do not read trace files (faster; no trace energy, no trace plots).
+    #[arg(long)]
+    no_traces: bool,
+    /// Decode every trace again instead of using the cache of decoded traces.
+    #[arg(long)]
+    no_cache: bool,
+    /// Cache directory [default: $ENERGY_STATS_CACHE, else $XDG_CACHE_HOME/cpython-energy/energy-stats].
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Worker threads for reading traces (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Say in every output that the power was modelled, not measured (automatic for runs
+    /// recorded with the simulator, meter otii-sim).
+    #[arg(long)]
+    modelled: bool,
+    /// Keep warm-up runs (run 0) in the statistics.
+    #[arg(long)]
+    include_warmup: bool,
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RunsFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Markdown,
+    Json,
+    Latex,
+    Csv,
+    Headline,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PlotFormat {
+    Svg,
+    Png,
+}
+
+/// The LaTeX variable a `--variable` value names.
+fn latex_variable(name: &str) -> anyhow::Result<String> {
+    Ok(match name {
+        "energy" | "energy_j" => "energy_j",
+        "power" | "power_w" => "power_w",
+        "duration" | "duration_s" | "time" => "duration_s",
+        "trace-energy" | "trace_energy_j" => "trace_energy_j",
+        "above-baseline" | "energy_above_baseline_j" => "energy_above_baseline_j",
+        other => anyhow::bail!(
+            "--variable {other:?}: use energy, power, duration, trace-energy or above-baseline"
+        ),
+    }
+    .to_string())
+}
+
+/// Validation into the library's configuration; an error is a usage error (exit 2).
+impl TryFrom<Cli> for Config {
+    type Error = anyhow::Error;
+
+    fn try_from(cli: Cli) -> anyhow::Result<Config> {
+        let (common, command) = match cli.command {
+            Sub::Runs { common, format } => {
+                let csv = matches!(format, RunsFormat::Csv);
+                (common, Command::Runs { csv })
+            }
+            Sub::Report {
+                common,
+                format,
+                column_prefix,
+                variable,
+                anderson_table: table,
+            } => {
+                let options = ReportOptions {
+                    anderson_table: anderson_table(&table)?,
+                    include_warmup: common.include_warmup,
+                };
+                let format = match format {
+                    Format::Markdown => ReportFormat::Markdown,
+                    Format::Json => ReportFormat::Json,
+                    Format::Latex => ReportFormat::Latex,
+                    Format::Csv => ReportFormat::Csv,
+                    Format::Headline => ReportFormat::Headline,
+                };
+                let latex_variable = latex_variable(&variable)?;
+                let command = Command::Report {
+                    format,
+                    latex_variable,
+                    column_prefix,
+                    options,
+                };
+                (common, command)
+            }
+            Sub::Plot {
+                common,
+                out,
+                format,
+            } => {
+                if common.no_traces {
+                    eprintln!(
+                        "energy-stats: note: --no-traces: only the per-run figures are drawn"
+                    );
+                }
+                let command = Command::Plot {
+                    out_dir: out,
+                    png: matches!(format, PlotFormat::Png),
+                    include_warmup: common.include_warmup,
+                };
+                (common, command)
+            }
+        };
+        if common
+            .inputs
+            .iter()
+            .filter(|p| p.as_os_str() == "-")
+            .count()
+            > 1
+        {
+            anyhow::bail!("- (stdin) can be given only once");
+        }
+        let cache = cache_from(common.no_cache, common.cache_dir);
+        Ok(Config {
+            inputs: common.inputs,
+            groups: common.groups,
+            read: ReadOptions {
+                keep_going: common.keep_going,
+                read_traces: !common.no_traces,
+                load: Config::load_options(common.threads, cache),
+                modelled: common.modelled,
+            },
+            command,
+            output: common.output,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,183 @@
+//! The report in Markdown, for people: the describe tables, the tests, the verdicts, the run
+//! order and the runs left out.
+
+use std::fmt::Write as _;
+
+use super::{describe_of, Outcome, Report, VARIABLES};
+use crate::describe::Describe;
+
+pub(super) fn cell(v: Option<f64>, digits: usize) -> String {
+    v.map_or("n/a".to_string(), |v| format!("{v:.digits$}"))
+}
+
+fn pval(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v < 1e-4 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn outcome_md(o: &Outcome) -> (String, String) {
+    match &o.result {
+        Ok(r) => (format!("{:.6}", r.statistic), pval(r.pvalue)),
+        Err(e) => ("not computable".into(), e.0.clone()),
+    }
+}
+
+/// Markdown for people.
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Energy report\n");
+    if let Some(n) = &r.note {
+        let _ = writeln!(s, "> **{n}**\n");
+    }
+    for (var, title) in VARIABLES {
+        let cols: Vec<(String, Describe)> = r
+            .groups
+            .iter()
+            .filter_map(|g| describe_of(g, var).map(|d| (g.label.clone(), d)))
+            .collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "## {title}\n");
+        let _ = write!(s, "| |");
+        for (l, _) in &cols {
+            let _ = write!(s, " {l} |");
+        }
+        let _ = write!(s, "\n|---|");
+        for _ in &cols {
+            let _ = write!(s, "---:|");
+        }
+        s.push('\n');
+        for row in 0..8 {
+            let name = cols[0].1.rows()[row].0;
+            let _ = write!(s, "| {name} |");
+            for (_, d) in &cols {
+                let v = d.rows()[row].1;
+                let txt = if row == 0 { cell(v, 0) } else { cell(v, 4) };
+                let _ = write!(s, " {txt} |");
+            }
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "## Tests on energy across groups\n");
+    let _ = writeln!(s, "| test | statistic | p-value |\n|---|---:|---:|");
+    for (name, o) in [
+        ("One-way ANOVA (F)", &r.tests.anova),
+        ("Kruskal–Wallis (H)", &r.tests.kruskal),
+        ("Bartlett (T)", &r.tests.bartlett),
+        ("Levene, median (W)", &r.tests.levene),
+    ] {
+        let (a, b) = outcome_md(o);
+        let _ = writeln!(s, "| {name} | {a} | {b} |");
+    }
+    let _ = writeln!(s, "\n## Normality of energy per group\n");
+    let _ = writeln!(
+        s,
+        "| group | Shapiro–Wilk W | p | Anderson–Darling A² | critical values (15, 10, 5, 2.5, 1 %) |\n|---|---:|---:|---:|---|"
+    );
+    for ((l, sw), (_, ad)) in r.tests.shapiro.0.iter().zip(&r.tests.anderson.0) {
+        let (w, p) = outcome_md(sw);
+        let (a2, crit) = match &ad.0 {
+            Ok(a) => (
+                format!("{:.4}", a.statistic),
+                a.critical_values.map(|c| format!("{c:.3}")).join(", "),
+            ),
+            Err(e) => ("not computable".into(), e.0.clone()),
+        };
+        let warn = sw
+            .warning
+            .as_deref()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        let _ = writeln!(s, "| {l} | {w}{warn} | {p} | {a2} | {crit} |");
+    }
+    let _ = writeln!(s, "\n## Pairwise comparisons of energy\n");
+    let _ = writeln!(
+        s,
+        "Welch's t and Mann–Whitney U with Holm's correction, Tukey's HSD; 95 % bootstrap CIs ({} resamples).\n",
+        crate::posthoc::BOOTSTRAP_RESAMPLES
+    );
+    if r.pairwise.is_empty() {
+        let _ = writeln!(s, "(needs at least 2 groups)");
+    }
+    for p in &r.pairwise {
+        let _ = writeln!(s, "- {}", p.verdict);
+    }
+    let _ = writeln!(
+        s,
+        "\n| a | b | Δ mean % | 95 % CI | Δ median % | Welch p (Holm) | MWU p (Holm) | Tukey HSD p | Hedges' g [CI] | Cliff's δ |\n|---|---|---:|---|---:|---:|---:|---:|---|---:|"
+    );
+    for p in &r.pairwise {
+        let ci = match (p.ci_low_pct, p.ci_high_pct) {
+            (Some(a), Some(b)) => format!("[{a:.2}, {b:.2}]"),
+            _ => "n/a".into(),
+        };
+        let g = match (p.hedges_g, p.hedges_g_ci_low, p.hedges_g_ci_high) {
+            (Some(g), Some(a), Some(b)) => format!("{g:.2} [{a:.2}, {b:.2}]"),
+            (Some(g), _, _) => format!("{g:.2}"),
+            _ => "n/a".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {ci} | {} | {} | {} | {} | {g} | {} |",
+            p.a,
+            p.b,
+            cell(p.mean_diff_pct, 2),
+            cell(p.median_diff_pct, 2),
+            p.welch_p_holm.map_or("n/a".into(), pval),
+            p.mwu_p_holm.map_or("n/a".into(), pval),
+            p.tukey_p.map_or("n/a".into(), pval),
+            cell(p.cliffs_delta, 2),
+        );
+    }
+    let _ = writeln!(s, "\n## Run order\n");
+    let _ = writeln!(
+        s,
+        "| group | energy by run (J) | first run vs median of others | Spearman ρ (run, energy) | Spearman ρ (run, time) |\n|---|---|---:|---:|---:|"
+    );
+    for o in &r.run_order {
+        let seq: Vec<String> = o
+            .runs
+            .iter()
+            .map(|p| format!("{:.1}", p.energy_j))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            o.label,
+            seq.join(" "),
+            o.first_run_excess_pct
+                .map_or("n/a".into(), |v| format!("{v:+.2} %")),
+            cell(o.spearman_rho_energy, 2),
+            cell(o.spearman_rho_duration, 2)
+        );
+    }
+    if !r.failed_runs.is_empty() {
+        let _ = writeln!(s, "\n## Runs left out\n");
+        for f in &r.failed_runs {
+            let _ = writeln!(
+                s,
+                "- {} run {} ({}): {}",
+                f.label, f.run, f.origin, f.reason
+            );
+        }
+    }
+    if let Some(b) = &r.baseline_power_w {
+        let _ = writeln!(
+            s,
+            "\nIdle baseline: {} runs, mean power {} W.",
+            b.count,
+            cell(b.mean, 4)
+        );
+    }
+    if let Some(n) = &r.note {
+        let _ = writeln!(s, "\n> **{n}**");
+    }
+    s
+}

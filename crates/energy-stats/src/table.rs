@@ -1,0 +1,341 @@
+//! Run tables: a stream of runs given as a file or on stdin, as JSON Lines or CSV.
+//!
+//! JSON Lines may mix run records (`"schema": "run/1"`, what `otii-capture` writes) and the
+//! rows `energy-stats runs` writes (`"schema": "energy-stats-run/1"`, [`crate::runs::RunRow`]);
+//! each line is read by its tag. A CSV table is either the one `energy-stats runs --format csv`
+//! writes (it has `status`, `source` and `origin` columns; read back without loss) or any table
+//! with `label`, `power_w` (or `power_avg_w`) and `duration_s` and optionally `run`. CSV is read
+//! through the `csv` crate, so quoted cells (a label with a comma) read as written.
+//!
+//! A trace path in a record or row is resolved as [`records::trace_path`] says: relative to
+//! the folder of the file read, or to the current directory for stdin.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use records::{RecordError, RunRecord, Status, Versioned};
+
+use crate::dataset::{Run, Source};
+use crate::input::{io_err, InputError, ReadOptions};
+use crate::runs::{RunRow, RUN_ROW_SCHEMA};
+use crate::trace::STUDY_RATE_HZ;
+
+/// Runs read so far: those of the groups and the idle-baseline ones.
+#[derive(Debug, Default)]
+pub(crate) struct Runs {
+    /// Runs of the groups.
+    pub runs: Vec<Run>,
+    /// Idle-baseline runs.
+    pub baseline: Vec<Run>,
+}
+
+/// The trace at `path`, kept only when that file exists: a warning on stderr names a missing
+/// one, and the run counts from its numbers without trace energy or trace figures.
+pub(crate) fn existing_trace(path: PathBuf, origin: &str) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path);
+    }
+    eprintln!(
+        "energy-stats: warning: {origin}: trace {} not found; the run counts from \
+         its record, without trace energy or trace figures",
+        path.display()
+    );
+    None
+}
+
+/// The run of one record read from `record_file` (`None`: stdin).
+fn run_from_record(r: RunRecord, origin: String, record_file: Option<&Path>) -> Run {
+    let trace = r
+        .trace_path(record_file)
+        .and_then(|t| existing_trace(t, &origin));
+    let failed = match r.status {
+        Status::Ok => None,
+        Status::Failed => Some(r.reason.clone().unwrap_or_else(|| "failed".into())),
+    };
+    Run {
+        modelled: r.is_modelled(),
+        requests: r.load.as_ref().map(|l| l.requests),
+        label: r.label,
+        run: r.run,
+        power_w: r.power_avg_w,
+        duration_s: r.duration_s,
+        energy_j: r.energy_j,
+        source: Source::RunRecord,
+        origin,
+        trace,
+        trace_summary: None,
+        sample_rate_hz: if r.sample_rate_hz > 0.0 {
+            r.sample_rate_hz
+        } else {
+            STUDY_RATE_HZ
+        },
+        failed,
+    }
+}
+
+/// Run records of a file (`runs.jsonl`, `baseline.jsonl`) into `out`.
+pub(crate) fn read_jsonl_file(
+    path: &Path,
+    opts: &ReadOptions,
+    out: &mut Vec<Run>,
+) -> Result<(), InputError> {
+    let f = std::fs::File::open(path).map_err(io_err(path))?;
+    let name = path.display().to_string();
+    let mut read = Runs::default();
+    read_jsonl(BufReader::new(f), &name, Some(path), opts, &mut read)?;
+    out.append(&mut read.runs);
+    out.append(&mut read.baseline);
+    Ok(())
+}
+
+/// Only the tag of a line, to pick the type to read it as.
+#[derive(serde::Deserialize)]
+struct Tag {
+    schema: Option<String>,
+}
+
+/// Run records and `runs` rows as JSON Lines, each line read by its `schema` tag.
+fn read_jsonl<R: BufRead>(
+    input: R,
+    name: &str,
+    record_file: Option<&Path>,
+    opts: &ReadOptions,
+    out: &mut Runs,
+) -> Result<(), InputError> {
+    for (i, line) in input.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        let line = line.map_err(|err| RecordError::Io {
+            source_name: name.to_string(),
+            err,
+        })?;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let origin = format!("{name}:{line_no}");
+        let parse = |err| RecordError::Parse {
+            source_name: name.to_string(),
+            line: line_no,
+            err,
+        };
+        let tag = serde_json::from_str::<Tag>(text).map(|t| t.schema);
+        let read = match tag.as_ref().map(Option::as_deref) {
+            Ok(Some(RUN_ROW_SCHEMA)) => serde_json::from_str::<RunRow>(text)
+                .map_err(parse)
+                .map(|row| row.into_run(record_file)),
+            Ok(Some(s)) if s != RunRecord::SCHEMA => Err(RecordError::Schema {
+                source_name: name.to_string(),
+                line: line_no,
+                found: s.to_string(),
+                expected: RunRecord::SCHEMA,
+            }),
+            _ => serde_json::from_str::<RunRecord>(text)
+                .map_err(parse)
+                .map(|r| (run_from_record(r, origin, record_file), false)),
+        };
+        match read {
+            Ok((run, false)) => out.runs.push(run),
+            Ok((run, true)) => out.baseline.push(run),
+            Err(e) if opts.keep_going => eprintln!("energy-stats: skipping: {e}"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// A run table given as text: JSON Lines when it starts with `{`, CSV otherwise; trace paths
+/// relative to the folder of `file` (`None`: stdin, the current directory).
+pub(crate) fn read_table_text(
+    text: &str,
+    name: &str,
+    file: Option<&Path>,
+    opts: &ReadOptions,
+    out: &mut Runs,
+) -> Result<(), InputError> {
+    if text.trim_start().starts_with('{') {
+        return read_jsonl(text.as_bytes(), name, file, opts, out);
+    }
+    read_csv(text, name, file, opts, out)
+}
+
+/// A CSV table of runs: a header with at least `label,power_w,duration_s` (any order; `run`
+/// optional, `power_avg_w` for `power_w`; other columns ignored), or the table `energy-stats
+/// runs --format csv` writes. Baseline rows of the latter are left out here.
+pub fn read_csv_table(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<Run>, InputError> {
+    let mut out = Runs::default();
+    read_csv(text, name, None, opts, &mut out)?;
+    Ok(out.runs)
+}
+
+fn csv_error(name: &str, e: &csv::Error) -> InputError {
+    let line = e.position().map_or(1, csv::Position::line);
+    let why = match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(k) => format!("column {}: {}", k + 1, err.kind()),
+            None => err.kind().to_string(),
+        },
+        _ => e.to_string(),
+    };
+    InputError::Bad(format!("{name}:{line}: {why}"))
+}
+
+fn read_csv(
+    text: &str,
+    name: &str,
+    file: Option<&Path>,
+    opts: &ReadOptions,
+    out: &mut Runs,
+) -> Result<(), InputError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = rdr.headers().map_err(|e| csv_error(name, &e))?.clone();
+    if header.iter().all(str::is_empty) {
+        return Err(InputError::Bad(format!("{name}: empty run table")));
+    }
+    let find = |c: &str| header.iter().position(|h| h == c);
+    if ["status", "source", "origin"]
+        .iter()
+        .all(|c| find(c).is_some())
+    {
+        for row in rdr.deserialize::<RunRow>() {
+            match row {
+                Ok(row) => match row.into_run(file) {
+                    (run, false) => out.runs.push(run),
+                    (run, true) => out.baseline.push(run),
+                },
+                Err(e) if opts.keep_going => {
+                    eprintln!("energy-stats: skipping: {}", csv_error(name, &e));
+                }
+                Err(e) => return Err(csv_error(name, &e)),
+            }
+        }
+        return Ok(());
+    }
+    let (Some(li), Some(pi), Some(di)) = (
+        find("label"),
+        find("power_w").or_else(|| find("power_avg_w")),
+        find("duration_s"),
+    ) else {
+        let found: Vec<&str> = header.iter().collect();
+        return Err(InputError::Bad(format!(
+            "{name}:1: a run table needs the columns label,power_w,duration_s (or power_avg_w for power_w; optional: run); found {:?}",
+            found.join(",")
+        )));
+    };
+    let ri = find("run");
+    let mut counters: BTreeMap<String, u32> = BTreeMap::new();
+    // The csv crate does not count the blank lines it skips: lines are counted here from the
+    // byte offsets, so an error names the line an editor shows.
+    let (mut at_byte, mut at_line) = (0usize, 1usize);
+    for record in rdr.records() {
+        let record = record.map_err(|e| csv_error(name, &e))?;
+        // The record's position is where the reader stood: before the blank lines it skipped.
+        let mut byte = record.position().map_or(at_byte, |p| p.byte() as usize);
+        while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
+            byte += 1;
+        }
+        let newlines = text.as_bytes()[at_byte.min(byte)..byte]
+            .iter()
+            .filter(|&&b| b == b'\n');
+        at_line += newlines.count();
+        at_byte = byte;
+        let line_no = at_line;
+        let cell = |k: usize| record.get(k).unwrap_or("");
+        let number = |k: usize, what: &str| -> Result<f64, String> {
+            cell(k)
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("{name}:{line_no}: {what} {:?} is not a number", cell(k)))
+        };
+        let label = cell(li).to_string();
+        let parsed = (|| -> Result<(f64, f64, Option<u32>), String> {
+            if label.is_empty() {
+                return Err(format!("{name}:{line_no}: empty label"));
+            }
+            let p = number(pi, "power_w")?;
+            let d = number(di, "duration_s")?;
+            let r = match ri {
+                Some(k) => Some(cell(k).parse::<u32>().map_err(|_| {
+                    format!("{name}:{line_no}: run {:?} is not a whole number", cell(k))
+                })?),
+                None => None,
+            };
+            Ok((p, d, r))
+        })();
+        let counter = counters.entry(label.clone()).or_insert(0);
+        *counter += 1;
+        let origin = format!("{name}:{line_no}");
+        match parsed {
+            Ok((p, d, r)) => out.runs.push(Run::measured(
+                label,
+                r.unwrap_or(*counter),
+                p,
+                d,
+                Source::Table,
+                origin,
+            )),
+            Err(why) if opts.keep_going => out.runs.push(Run::unknown(
+                label,
+                *counter,
+                Source::Table,
+                origin,
+                Some(why),
+            )),
+            Err(why) => return Err(InputError::Bad(why)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn csv_table_without_run_column_numbers_runs() {
+        let t = "label,power_w,duration_s\n3.8,1.5,100\n3.8,1.5,110\n";
+        let r = read_csv_table(t, "t.csv", &ReadOptions::default()).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].run, 2);
+        assert_eq!(r[1].energy_j, 165.0);
+    }
+
+    #[test]
+    fn csv_table_bad_cell_names_line() {
+        let t = "label,power_w,duration_s\n3.8,x,100\n";
+        let e = read_csv_table(t, "t.csv", &ReadOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("t.csv:2: power_w"), "{e}");
+    }
+
+    #[test]
+    fn csv_table_takes_the_runs_column_name_and_quoted_labels() {
+        let t = "run,label,power_avg_w,duration_s\n\n1,\"3.12, \"\"jit\"\"\",1.5,100\n";
+        let r = read_csv_table(t, "t.csv", &ReadOptions::default()).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].label, "3.12, \"jit\"");
+        assert_eq!(r[0].origin, "t.csv:3");
+        assert_eq!(r[0].energy_j, 150.0);
+    }
+
+    #[test]
+    fn another_schema_on_a_line_is_named() {
+        let mut out = Runs::default();
+        let e = read_jsonl(
+            "{\"schema\":\"request/1\"}\n".as_bytes(),
+            "-",
+            None,
+            &ReadOptions::default(),
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("-:1: schema is \"request/1\""),
+            "{e}"
+        );
+    }
+}
