@@ -9,6 +9,8 @@ use std::io::{self, Read, Write};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use procs::Interrupt;
+
 use crate::inventory::OsProfile;
 use crate::ssh::sh_quote;
 
@@ -50,6 +52,12 @@ pub enum ConsoleError {
         status: i32,
         /// Its output.
         output: String,
+    },
+    /// Ctrl-C: the first boot stopped between two reads of the console.
+    #[error("interrupted while {during} (rerunning is safe: every step checks before it changes)")]
+    Interrupted {
+        /// What we were doing.
+        during: String,
     },
     /// Reading or writing the port failed.
     #[error("serial I/O failed while {during}: {source}")]
@@ -198,6 +206,7 @@ pub struct Console<'a, P: Read + Write> {
     buf: String,
     timeout: Duration,
     log: &'a mut dyn FnMut(&str),
+    stop: &'a Interrupt,
 }
 
 /// How a wait ended.
@@ -212,13 +221,20 @@ enum Seen {
 const MARK: &str = "__CPE_RC=";
 
 impl<'a, P: Read + Write> Console<'a, P> {
-    /// Wraps a port; `log` receives progress lines (never the password).
-    pub fn new(port: &'a mut P, timeout: Duration, log: &'a mut dyn FnMut(&str)) -> Self {
+    /// Wraps a port; `log` receives progress lines (never the password); every wait ends
+    /// with [`ConsoleError::Interrupted`] once `stop` is set.
+    pub fn new(
+        port: &'a mut P,
+        timeout: Duration,
+        log: &'a mut dyn FnMut(&str),
+        stop: &'a Interrupt,
+    ) -> Self {
         Self {
             port,
             buf: String::new(),
             timeout,
             log,
+            stop,
         }
     }
 
@@ -234,6 +250,11 @@ impl<'a, P: Read + Write> Console<'a, P> {
 
     /// Reads whatever is available (or nothing, on a read timeout) into the buffer.
     fn pump(&mut self, during: &str) -> Result<(), ConsoleError> {
+        if self.stop.is_set() {
+            return Err(ConsoleError::Interrupted {
+                during: during.into(),
+            });
+        }
         let mut b = [0u8; 1024];
         match self.port.read(&mut b) {
             Ok(0) => std::thread::sleep(Duration::from_millis(20)),
@@ -443,13 +464,14 @@ fn is_shell_prompt(line: &str) -> bool {
     line.ends_with(' ') && (t.ends_with('#') || t.ends_with('$') || t.ends_with('%'))
 }
 
-/// Runs the whole first boot on `port`.
+/// Runs the whole first boot on `port`, stopping between two reads once `stop` is set.
 pub fn first_boot<P: Read + Write>(
     port: &mut P,
     cfg: &FirstBoot,
     log: &mut dyn FnMut(&str),
+    stop: &Interrupt,
 ) -> Result<FirstBootReport, ConsoleError> {
-    let mut console = Console::new(port, cfg.timeout, log);
+    let mut console = Console::new(port, cfg.timeout, log, stop);
     console.login(&cfg.login_user, &cfg.login_password)?;
     let mut report = FirstBootReport {
         hostname: cfg.hostname.clone(),

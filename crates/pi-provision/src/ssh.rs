@@ -6,6 +6,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use procs::Interrupt;
 use ssh2::{CheckResult, ExtendedData, HashType, HostKeyType, KnownHostFileKind, Session};
 
 /// What went wrong talking to a host. The host's name is added by the caller.
@@ -92,6 +93,9 @@ pub enum SshError {
         /// The libssh2 error.
         source: ssh2::Error,
     },
+    /// Ctrl-C while a command ran: its output is no longer awaited.
+    #[error("interrupted while waiting for the step's output (it goes on on the host; rerunning is safe)")]
+    Interrupted,
     /// Reading or writing a stream failed (a full disk on upload shows up here).
     #[error("{op}: {source}")]
     Io {
@@ -107,6 +111,9 @@ pub enum SshError {
 pub struct RunOpts<'a> {
     /// Answer a `Password:` prompt with this secret (implies a pty). Never logged.
     pub password: Option<&'a str>,
+    /// Stop waiting for the command once this flag is set (Ctrl-C); the command itself goes on
+    /// on the host. Looked at after each chunk of output and each keepalive interval.
+    pub stop: Option<&'a Interrupt>,
 }
 
 /// A connection to one host that can run commands and receive files.
@@ -392,6 +399,9 @@ impl Transport for SshTransport {
         let mut answered = opts.password.is_none();
         let mut buf = [0u8; 8192];
         loop {
+            if opts.stop.is_some_and(Interrupt::is_set) {
+                return Err(SshError::Interrupted);
+            }
             let n = match ch.read(&mut buf) {
                 Ok(n) => n,
                 // With keepalive on, libssh2 gives up waiting after one interval of silence
