@@ -10,44 +10,41 @@
 //! continues with what is missing; nothing partial ever enters the data.
 //!
 //! The runner composes the workspace's tools as processes, the Unix way; it does no measuring
-//! itself.
+//! itself. Its children (gunicorn, otii-sim, the tools) are owned through [`procs`], and Ctrl-C
+//! reaches the library as the [`procs::Interrupt`] flag handed to [`execute`] and [`run`].
 //!
 //! # Layout
-//! - `headline.rs`: the one-line conclusions from an energy-stats report.
+//! - `app.rs`: [`Task`], [`execute`]: what the command does, from a validated task: the plan,
+//!   the run with its server and meter, the headline.
 //! - `plan.rs`: [`Plan`], [`Order`]: the reproducible run order.
-//! - `server.rs`: [`Server`] backends: a local MiniTwit under gunicorn per interpreter venv, or
-//!   the testbed's server Pi through `pi-provision`.
-//! - `runner.rs`: [`run`]: the loop, validation, filing, resume and progress.
-//! - `store.rs`: the result folders (`minitwit312/runs.jsonl`, traces, request logs).
+//! - `runner.rs`: [`run`], [`Config`]: the loop, resume, re-queueing and progress.
+//! - `tools.rs`: [`Scenario`], [`Load`]: the command lines of otii-capture and minitwit-load,
+//!   and the run record read back.
+//! - `check.rs`: [`expected_statuses`]: whether a recorded run counts.
+//! - `server.rs`: [`Server`] backends: a local MiniTwit under gunicorn per interpreter venv
+//!   ([`procs::MiniTwitLaunch`]), or the testbed's server Pi through `pi-provision`.
+//! - `sim.rs`: the local otii-sim that stands in for the Otii (power modelled).
+//! - `store.rs`: [`Store`]: filing runs into the results folders ([`records::ResultsDir`]).
 //! - `venv.rs`: one venv per local interpreter with MiniTwit's pins.
-//! - `proc.rs`: child processes owned by the experiment, stopped by PID even on Ctrl-C.
+//! - `headline.rs`: the one-line conclusions from an energy-stats report.
 
+mod app;
+mod check;
 mod headline;
 mod plan;
-mod proc;
 mod runner;
 mod server;
+mod sim;
 mod store;
+mod tools;
 mod venv;
 
+pub use app::{execute, LocalSetup, RunSetup, ServerSetup, Task};
+pub use check::expected_statuses;
 pub use headline::{headlines, pretty_label};
 pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
-pub use proc::OwnedChild;
-pub use runner::{expected_statuses, run, Config, Load, Outcome, Scenario};
-pub use server::{free_port, LocalServer, ProvisionedServer, Server};
+pub use runner::{run, Config, Interrupted, Outcome};
+pub use server::{LocalServer, ProvisionedServer, Server};
 pub use store::Store;
+pub use tools::{Load, Scenario};
 pub use venv::{ensure_venv, interpreter_label};
-
-use std::sync::atomic::{AtomicBool, Ordering};
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Marks the experiment as interrupted (called from the SIGINT/SIGTERM handler).
-pub fn interrupt() {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// Whether an interruption was requested.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}

@@ -1,62 +1,20 @@
-//! The experiment loop.
+//! The experiment loop: the plan written or resumed, every missing run recorded, validated and
+//! filed, failed runs re-queued, progress on stderr, Ctrl-C honoured between and within runs.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use procs::{run_foreground, Interrupt};
 use records::{RunRecord, Status};
 
+use crate::check::validate;
 use crate::plan::{Order, Plan, PlanEntry};
 use crate::server::Server;
 use crate::store::Store;
-
-/// Which scenario the load runs (see `minitwit-load run --help`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scenario {
-    /// What the study sent, including its 40 look-alike 404s per user.
-    Paper,
-    /// What the study meant: session `GET /` instead of the 404s.
-    Fixed,
-}
-
-impl Scenario {
-    fn as_arg(self) -> &'static str {
-        match self {
-            Scenario::Paper => "paper",
-            Scenario::Fixed => "fixed",
-        }
-    }
-}
-
-/// Who generates the load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Load {
-    /// `minitwit-load run --users N` from this machine.
-    Local {
-        /// Concurrent virtual users (the study: 3).
-        users: u32,
-    },
-    /// `minitwit-load trigger` of agents on client machines (the study's three clients).
-    Agents {
-        /// `http://client:5001/trigger` URLs.
-        triggers: Vec<String>,
-    },
-}
-
-impl Load {
-    fn users(&self) -> u32 {
-        match self {
-            Load::Local { users } => *users,
-            Load::Agents { triggers } => triggers.len() as u32,
-        }
-    }
-}
+use crate::tools::{capture_command, load_command, parse_run_record, reset, Load, Scenario};
 
 /// Everything one experiment needs.
 #[derive(Debug, Clone)]
@@ -65,7 +23,7 @@ pub struct Config {
     pub plan: PathBuf,
     /// Output directory (one folder per interpreter inside).
     pub out: PathBuf,
-    /// Interpreter labels to measure.
+    /// Interpreter labels to measure (for a local server, the labels of its interpreters).
     pub labels: Vec<String>,
     /// Measured runs per interpreter.
     pub runs: u32,
@@ -88,8 +46,9 @@ pub struct Config {
     pub load_args: Vec<String>,
     /// Directory of the workspace's binaries.
     pub bin_dir: PathBuf,
-    /// Address of the Otii 3 TCP server (or of `otii-sim`).
-    pub otii: String,
+    /// Address of the Otii 3 TCP server; `None` until the local `otii-sim` that stands in for
+    /// it runs ([`crate::execute`] starts it when none is given).
+    pub otii: Option<String>,
     /// Sample rate of the power channels.
     pub rate_hz: u32,
     /// How often a failed run is re-queued.
@@ -109,25 +68,12 @@ pub struct Outcome {
     pub failed: Vec<(String, u32, String)>,
 }
 
-/// The statuses one user's scenario must produce (the spec's table).
-pub fn expected_statuses(scenario: Scenario, users: u32) -> BTreeMap<String, u64> {
-    let u = u64::from(users);
-    let mut m = BTreeMap::new();
-    m.insert("302".to_owned(), 62 * u);
-    match scenario {
-        Scenario::Paper => {
-            m.insert("200".to_owned(), 62 * u);
-            m.insert("404".to_owned(), 40 * u);
-        }
-        Scenario::Fixed => {
-            m.insert("200".to_owned(), 102 * u);
-        }
+/// Runs (or resumes) the experiment on `server`; stops cleanly, with an [`Interrupted`] error,
+/// once `interrupt` is set.
+pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Result<Outcome> {
+    if cfg.otii.is_none() {
+        bail!("no Otii address: give --otii ADDR, or run a local server to use otii-sim");
     }
-    m
-}
-
-/// Runs (or resumes) the experiment on `server`.
-pub fn run(cfg: &Config, server: &mut dyn Server) -> Result<Outcome> {
     let wanted = Plan::new(&cfg.labels, cfg.runs, cfg.order, cfg.seed);
     let plan = if cfg.plan.exists() {
         let existing = Plan::load(&cfg.plan)?;
@@ -182,13 +128,13 @@ pub fn run(cfg: &Config, server: &mut dyn Server) -> Result<Outcome> {
     let started = Instant::now();
     let mut attempts_made = 0u32;
     while let Some((entry, attempt)) = queue.pop_front() {
-        check_interrupt()?;
+        check_interrupt(interrupt)?;
         if server.ensure(&entry.label)? {
-            after_start(cfg, server, &store, &entry.label)?;
+            after_start(cfg, server, &store, &entry.label, interrupt)?;
         }
-        check_interrupt()?;
+        check_interrupt(interrupt)?;
         let t0 = Instant::now();
-        let result = record_run(cfg, server, &store, &entry);
+        let result = record_run(cfg, server, &store, &entry, interrupt);
         attempts_made += 1;
         let done = outcome.resumed + outcome.recorded + usize::from(result.is_ok());
         let remaining = outcome.planned.saturating_sub(done + outcome.failed.len());
@@ -229,7 +175,7 @@ pub fn run(cfg: &Config, server: &mut dyn Server) -> Result<Outcome> {
             }
         }
         if !queue.is_empty() {
-            sleep_interruptibly(cfg.cooldown)?;
+            sleep_interruptibly(cfg.cooldown, interrupt)?;
         }
     }
     server.stop()?;
@@ -256,17 +202,17 @@ impl From<anyhow::Error> for RunError {
     }
 }
 
-fn check_interrupt() -> Result<()> {
-    if crate::interrupted() {
+fn check_interrupt(interrupt: &Interrupt) -> Result<()> {
+    if interrupt.is_set() {
         bail!(Interrupted);
     }
     Ok(())
 }
 
-fn sleep_interruptibly(d: Duration) -> Result<()> {
+fn sleep_interruptibly(d: Duration, interrupt: &Interrupt) -> Result<()> {
     let end = Instant::now() + d;
     while Instant::now() < end {
-        check_interrupt()?;
+        check_interrupt(interrupt)?;
         thread::sleep(Duration::from_millis(50).min(end - Instant::now()));
     }
     Ok(())
@@ -282,17 +228,18 @@ fn fmt_eta(d: Duration) -> String {
 }
 
 /// Warm-up runs (discarded) and the idle baseline after a server start.
-fn after_start(cfg: &Config, server: &dyn Server, store: &Store, label: &str) -> Result<()> {
+fn after_start(
+    cfg: &Config,
+    server: &dyn Server,
+    store: &Store,
+    label: &str,
+    interrupt: &Interrupt,
+) -> Result<()> {
     for i in 1..=cfg.warmup {
-        check_interrupt()?;
-        reset(cfg, server)?;
-        let out = run_foreground(load_command(
-            cfg,
-            server,
-            None,
-            &format!("warmup-{label}-{i}"),
-        ))
-        .context("warm-up run")?;
+        check_interrupt(interrupt)?;
+        reset(cfg, server, interrupt)?;
+        let load = load_command(cfg, server, None, &format!("warmup-{label}-{i}"));
+        let out = run_foreground(load, interrupt).context("warm-up run")?;
         if !out.status.success() {
             bail!(
                 "warm-up run {i} of {label} failed ({}); is MiniTwit healthy?",
@@ -305,13 +252,13 @@ fn after_start(cfg: &Config, server: &dyn Server, store: &Store, label: &str) ->
         );
     }
     if !cfg.baseline.is_zero() {
-        check_interrupt()?;
+        check_interrupt(interrupt)?;
         let staging = store.staging()?;
         let mut cmd = capture_command(cfg, label, 0, &staging, &format!("baseline-{label}"));
         cmd.arg("--")
             .arg("sleep")
             .arg(format!("{:.3}", cfg.baseline.as_secs_f64()));
-        let out = run_foreground(cmd).context("baseline recording")?;
+        let out = run_foreground(cmd, interrupt).context("baseline recording")?;
         if !out.status.success() {
             bail!("baseline recording of {label} failed ({})", out.status);
         }
@@ -326,86 +273,22 @@ fn after_start(cfg: &Config, server: &dyn Server, store: &Store, label: &str) ->
     Ok(())
 }
 
-fn reset(cfg: &Config, server: &dyn Server) -> Result<()> {
-    let mut cmd = Command::new(cfg.bin_dir.join("minitwit-load"));
-    cmd.args(["reset", "--server"]).arg(server.url());
-    let out = run_foreground(cmd).context("resetting MiniTwit's database")?;
-    if !out.status.success() {
-        bail!(
-            "resetting MiniTwit's database at {} failed ({})",
-            server.url(),
-            out.status
-        );
-    }
-    Ok(())
-}
-
-fn capture_command(cfg: &Config, label: &str, run: u32, out: &Path, run_id: &str) -> Command {
-    let mut cmd = Command::new(cfg.bin_dir.join("otii-capture"));
-    cmd.arg("--otii")
-        .arg(&cfg.otii)
-        .arg("record")
-        .arg("--label")
-        .arg(label)
-        .arg("--run")
-        .arg(run.to_string())
-        .arg("--run-id")
-        .arg(run_id)
-        .arg("--rate")
-        .arg(cfg.rate_hz.to_string())
-        .arg("--out")
-        .arg(out);
-    cmd
-}
-
-fn load_command(
-    cfg: &Config,
-    server: &dyn Server,
-    records: Option<&Path>,
-    run_id: &str,
-) -> Command {
-    let mut cmd = Command::new(cfg.bin_dir.join("minitwit-load"));
-    match &cfg.load {
-        Load::Local { users } => {
-            cmd.args(["run", "--server"])
-                .arg(server.url())
-                .arg("--users")
-                .arg(users.to_string())
-                .arg("--scenario")
-                .arg(cfg.scenario.as_arg())
-                .arg("--run-id")
-                .arg(run_id);
-            match records {
-                Some(p) => cmd.arg("--records").arg(p),
-                None => cmd.arg("--records").arg("/dev/null"),
-            };
-            cmd.args(&cfg.load_args);
-        }
-        Load::Agents { triggers } => {
-            cmd.arg("trigger")
-                .args(triggers)
-                .arg("--run-id")
-                .arg(run_id);
-        }
-    }
-    cmd
-}
-
 fn record_run(
     cfg: &Config,
     server: &dyn Server,
     store: &Store,
     entry: &PlanEntry,
+    interrupt: &Interrupt,
 ) -> std::result::Result<RunRecord, RunError> {
-    reset(cfg, server)?;
+    reset(cfg, server, interrupt)?;
     let staging = store.staging()?;
     let requests = staging.join("requests.jsonl");
     let run_id = format!("{}-{}", entry.label, entry.run);
     let mut cmd = capture_command(cfg, &entry.label, entry.run, &staging, &run_id);
     let load = load_command(cfg, server, Some(&requests), &run_id);
     cmd.arg("--").arg(load.get_program()).args(load.get_args());
-    let out = run_foreground(cmd)?;
-    if crate::interrupted() {
+    let out = run_foreground(cmd, interrupt).map_err(anyhow::Error::from)?;
+    if interrupt.is_set() {
         return Err(RunError::Interrupted);
     }
     let parsed = parse_run_record(&out.stdout);
@@ -449,92 +332,9 @@ fn record_run(
     }
 }
 
-/// The run is valid only if the load sent the study's requests and got the expected answers.
-fn validate(cfg: &Config, rec: &RunRecord) -> Option<String> {
-    let Some(load) = &rec.load else {
-        return Some("the load reported no summary (requests, statuses)".into());
-    };
-    if load.errors > 0 {
-        return Some(format!(
-            "the load reported {} failed requests or checks",
-            load.errors
-        ));
-    }
-    if !cfg.load_args.is_empty() {
-        return None;
-    }
-    let users = cfg.load.users();
-    let want = expected_statuses(cfg.scenario, users);
-    let want_total: u64 = want.values().sum();
-    if load.requests != want_total || load.by_status != want {
-        return Some(format!(
-            "expected {want_total} requests {want:?} from {users} users, got {} {:?}",
-            load.requests, load.by_status
-        ));
-    }
-    None
-}
-
-struct Output {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-}
-
-/// Runs a command in the foreground (stderr passes through), forwarding an interruption to it
-/// as SIGINT so it can clean up, and collecting its stdout.
-fn run_foreground(mut cmd: Command) -> Result<Output> {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let mut child = cmd.spawn().with_context(|| format!("starting {program}"))?;
-    let mut pipe = child.stdout.take().context("no stdout pipe")?;
-    let reader = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    });
-    let mut signalled = false;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if crate::interrupted() && !signalled {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
-            signalled = true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = reader.join().unwrap_or_default();
-    Ok(Output { status, stdout })
-}
-
-fn parse_run_record(stdout: &[u8]) -> Result<RunRecord> {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-        .context("no JSON line on stdout")?;
-    serde_json::from_str(line).context("not a run record")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn expected_statuses_match_the_spec_table() {
-        let p = expected_statuses(Scenario::Paper, 1);
-        assert_eq!(p.values().sum::<u64>(), 164);
-        assert_eq!(p["404"], 40);
-        let p3 = expected_statuses(Scenario::Paper, 3);
-        assert_eq!(p3.values().sum::<u64>(), 492);
-        assert_eq!(p3["404"], 120);
-        let f = expected_statuses(Scenario::Fixed, 3);
-        assert_eq!(f.values().sum::<u64>(), 492);
-        assert!(!f.contains_key("404"));
-    }
 
     #[test]
     fn eta_is_readable() {

@@ -1,16 +1,13 @@
 //! The server side: which interpreter MiniTwit runs under.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-
-use crate::proc::OwnedChild;
+use procs::{Interrupt, MiniTwit, MiniTwitLaunch};
 
 /// Where MiniTwit runs, and under which interpreter.
 pub trait Server {
@@ -23,7 +20,8 @@ pub trait Server {
     fn stop(&mut self) -> Result<()>;
 }
 
-/// MiniTwit under gunicorn on this machine, one venv per interpreter (the demo).
+/// MiniTwit under gunicorn on this machine, one venv per interpreter (the demo), started by
+/// [`procs::MiniTwitLaunch`] with the study's `gunicorn.conf.py`.
 pub struct LocalServer {
     interpreters: Vec<(String, PathBuf)>,
     minitwit_dir: PathBuf,
@@ -31,14 +29,16 @@ pub struct LocalServer {
     work_dir: PathBuf,
     port: u16,
     pid_file: Option<PathBuf>,
-    child: Option<OwnedChild>,
+    interrupt: Interrupt,
+    running: Option<MiniTwit>,
     current: Option<String>,
 }
 
 impl LocalServer {
     /// `interpreters`: label → venv directory (with `bin/gunicorn` and MiniTwit's pins).
     /// `pid_file`: where to write the gunicorn master's PID at every start, for `otii-sim`'s
-    /// CPU power model to follow. `port` 0 picks a free loopback port once.
+    /// CPU power model to follow. `port` 0 picks a free loopback port once. A start waits for
+    /// MiniTwit's first answer unless `interrupt` is set.
     pub fn new(
         interpreters: Vec<(String, PathBuf)>,
         minitwit_dir: PathBuf,
@@ -46,6 +46,7 @@ impl LocalServer {
         work_dir: PathBuf,
         port: u16,
         pid_file: Option<PathBuf>,
+        interrupt: &Interrupt,
     ) -> Result<LocalServer> {
         for (label, venv) in &interpreters {
             let g = venv.join("bin").join("gunicorn");
@@ -56,9 +57,11 @@ impl LocalServer {
                 );
             }
         }
-        if !minitwit_dir.join("wsgi.py").exists() {
+        let conf = minitwit_dir.join(procs::GUNICORN_CONF);
+        if !conf.exists() {
             bail!(
-                "{}: no wsgi.py (is this the minitwit/ folder?)",
+                "{}: not found (is {} the minitwit/ folder?)",
+                conf.display(),
                 minitwit_dir.display()
             );
         }
@@ -70,14 +73,7 @@ impl LocalServer {
         }
         fs::create_dir_all(&work_dir)
             .with_context(|| format!("creating {}", work_dir.display()))?;
-        // gunicorn runs with --chdir, so every path handed to it must be absolute.
-        let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("{}", p.display()));
-        let (minitwit_dir, seed, work_dir) = (abs(&minitwit_dir)?, abs(&seed)?, abs(&work_dir)?);
-        let interpreters = interpreters
-            .into_iter()
-            .map(|(l, v)| Ok((l, abs(&v)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let port = if port == 0 { free_port()? } else { port };
+        let port = if port == 0 { procs::free_port()? } else { port };
         Ok(LocalServer {
             interpreters,
             minitwit_dir,
@@ -85,14 +81,15 @@ impl LocalServer {
             work_dir,
             port,
             pid_file,
-            child: None,
+            interrupt: interrupt.clone(),
+            running: None,
             current: None,
         })
     }
 
     /// The gunicorn master's PID, while it runs.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(OwnedChild::pid)
+        self.running.as_ref().map(MiniTwit::pid)
     }
 
     fn start(&mut self, label: &str) -> Result<()> {
@@ -103,67 +100,42 @@ impl LocalServer {
             .map(|(_, v)| v.clone())
             .with_context(|| format!("no venv configured for interpreter {label}"))?;
         let folder = records::group_folder(label);
-        let log_path = self.work_dir.join(format!("gunicorn-{folder}.log"));
-        let log = fs::File::create(&log_path)
-            .with_context(|| format!("creating {}", log_path.display()))?;
-        let mut cmd = Command::new(venv.join("bin").join("gunicorn"));
-        cmd.args(["--workers", "2", "--timeout", "120", "--bind"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--chdir")
-            .arg(&self.minitwit_dir)
-            .arg("wsgi:app")
-            .env(
-                "MINITWIT_DB",
-                self.work_dir.join(format!("minitwit-{folder}.db")),
-            )
-            .env("MINITWIT_SEED", &self.seed)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        let mut child = OwnedChild::spawn(format!("gunicorn ({label})"), cmd)
-            .with_context(|| format!("starting gunicorn from {}", venv.display()))?;
-        let addr: SocketAddr = ([127, 0, 0, 1], self.port).into();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Some(status) = child.exited() {
-                bail!(
-                    "gunicorn for {label} exited ({status}) before answering; last lines of {}:\n{}",
-                    log_path.display(),
-                    tail(&log_path, 15)
-                );
-            }
-            // Any HTTP answer means gunicorn serves; the database is created by the reset
-            // that precedes every run (a fresh one has no tables yet, so pages may be 500).
-            if http_status(addr, "/public").is_ok() {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "gunicorn for {label} did not answer on {addr} within 90 s; see {}",
-                    log_path.display()
-                );
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
+        let server = MiniTwitLaunch::new(
+            &venv,
+            &self.minitwit_dir,
+            self.port,
+            self.work_dir.join(format!("minitwit-{folder}.db")),
+            self.work_dir.join(format!("gunicorn-{folder}.log")),
+        )
+        .name(format!("gunicorn for {label}"))
+        .seed(&self.seed)
+        .start(&self.interrupt)
+        .with_context(|| format!("starting gunicorn from {}", venv.display()))?;
         if let Some(p) = &self.pid_file {
-            let mut f = records::AtomicFile::create(p)?;
-            writeln!(f, "{}", child.pid())?;
-            f.commit()
-                .with_context(|| format!("writing {}", p.display()))?;
+            write_pid(p, server.pid())?;
         }
         eprintln!(
-            "experiment: MiniTwit runs under {label} (gunicorn pid {}) on {addr}",
-            child.pid()
+            "experiment: MiniTwit runs under {label} (gunicorn pid {}) on {}",
+            server.pid(),
+            server.url()
         );
-        self.child = Some(child);
+        self.running = Some(server);
         self.current = Some(label.to_owned());
         Ok(())
     }
 }
 
+fn write_pid(path: &Path, pid: u32) -> Result<()> {
+    let mut f = records::AtomicFile::create(path)?;
+    writeln!(f, "{pid}")?;
+    f.commit()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 impl Server for LocalServer {
     fn ensure(&mut self, label: &str) -> Result<bool> {
-        let alive = self.child.as_mut().is_some_and(|c| c.exited().is_none());
+        let alive = self.running.as_mut().is_some_and(MiniTwit::is_running);
         if alive && self.current.as_deref() == Some(label) {
             return Ok(false);
         }
@@ -177,8 +149,10 @@ impl Server for LocalServer {
     }
 
     fn stop(&mut self) -> Result<()> {
-        if let Some(mut c) = self.child.take() {
-            c.stop(Duration::from_secs(10));
+        if let Some(mut server) = self.running.take() {
+            let pid = server.pid();
+            server.stop(Duration::from_secs(10));
+            eprintln!("experiment: stopped gunicorn (pid {pid})");
         }
         self.current = None;
         Ok(())
@@ -246,27 +220,4 @@ impl Server for ProvisionedServer {
         }
         Ok(())
     }
-}
-
-/// A free TCP port on loopback.
-pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
-    Ok(l.local_addr()?.port())
-}
-
-/// The status code of a plain `GET path` (HTTP/1.0, no redirects).
-fn http_status(addr: SocketAddr, path: &str) -> Result<u16> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut head = [0u8; 12];
-    s.read_exact(&mut head)?;
-    let text = std::str::from_utf8(&head[9..12])?;
-    Ok(text.parse()?)
-}
-
-fn tail(path: &Path, n: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }

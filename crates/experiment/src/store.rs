@@ -1,25 +1,18 @@
-//! The result folders, in the study's layout plus our records:
-//!
-//! ```text
-//! OUT/minitwit312/runs.jsonl          ok run records, in run order (what energy-stats reads)
-//! OUT/minitwit312/<recording>.csv.xz  one trace per ok run
-//! OUT/minitwit312/runs/run-003.json   the record of run 3 (written atomically: "run 3 is done")
-//! OUT/minitwit312/requests/run-003.jsonl  its request log
-//! OUT/minitwit312/baseline.jsonl      idle-baseline recordings (run 0), with traces in baseline/
-//! OUT/minitwit312/failed/…            records, traces and logs of failed attempts
-//! OUT/.staging/                       the attempt in progress (never read by the analysis)
-//! ```
+//! Filing runs into the results folders, whose layout [`records::ResultsDir`] and
+//! [`records::GroupDir`] name (`minitwit312/runs.jsonl`, `runs/run-003.json`,
+//! `requests/run-003.jsonl`, traces, `baseline.jsonl`, `failed/`, `.staging/`): moving an
+//! attempt's files out of staging, writing the "done" mark, rewriting `runs.jsonl`.
 
 use std::fs;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use records::{AtomicFile, JsonLinesWriter, RunRecord};
+use records::{AtomicFile, GroupDir, JsonLinesWriter, ResultsDir, RunRecord};
 
 /// The experiment's output directory.
 pub struct Store {
-    root: PathBuf,
+    dir: ResultsDir,
 }
 
 impl Store {
@@ -27,18 +20,18 @@ impl Store {
     pub fn open(root: &Path) -> Result<Store> {
         fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         Ok(Store {
-            root: root.to_path_buf(),
+            dir: ResultsDir::new(root),
         })
     }
 
     /// The folder of a label's results.
-    pub fn group_dir(&self, label: &str) -> PathBuf {
-        self.root.join(records::group_folder(label))
+    pub fn group(&self, label: &str) -> GroupDir {
+        self.dir.group(label)
     }
 
     /// A fresh, empty staging directory for one attempt.
     pub fn staging(&self) -> Result<PathBuf> {
-        let dir = self.root.join(".staging");
+        let dir = self.dir.staging();
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
@@ -46,15 +39,9 @@ impl Store {
         Ok(dir)
     }
 
-    fn run_file(&self, label: &str, run: u32) -> PathBuf {
-        self.group_dir(label)
-            .join("runs")
-            .join(format!("run-{run:03}.json"))
-    }
-
     /// The recorded run, if it was recorded `ok`.
     pub fn done(&self, label: &str, run: u32) -> Option<RunRecord> {
-        let text = fs::read_to_string(self.run_file(label, run)).ok()?;
+        let text = fs::read_to_string(self.group(label).run_record(run)).ok()?;
         let rec: RunRecord = serde_json::from_str(&text).ok()?;
         rec.is_ok().then_some(rec)
     }
@@ -67,24 +54,18 @@ impl Store {
         trace: Option<&Path>,
         requests: Option<&Path>,
     ) -> Result<RunRecord> {
-        let group = self.group_dir(&rec.label);
-        fs::create_dir_all(group.join("runs"))?;
+        let group = self.group(&rec.label);
+        fs::create_dir_all(group.run_records_dir())?;
         if let Some(t) = trace {
             let name = file_name(t)?;
-            move_file(t, &group.join(&name))?;
-            rec.trace = Some(name);
+            move_file(t, &group.path().join(&name))?;
+            rec.trace = Some(GroupDir::trace_ref(&name));
         }
         if let Some(r) = requests {
-            fs::create_dir_all(group.join("requests"))?;
-            move_file(
-                r,
-                &group
-                    .join("requests")
-                    .join(format!("run-{:03}.jsonl", rec.run)),
-            )?;
+            fs::create_dir_all(group.requests_dir())?;
+            move_file(r, &group.requests(rec.run))?;
         }
-        let path = self.run_file(&rec.label, rec.run);
-        write_json(&path, &rec)?;
+        write_json(&group.run_record(rec.run), &rec)?;
         self.rewrite_runs_jsonl(&rec.label)?;
         Ok(rec)
     }
@@ -92,14 +73,8 @@ impl Store {
     /// Files a failed attempt under `failed/run-NNN-attempt-K/` (kept for diagnosis, never
     /// analysed), K counting the attempts of this run already filed there, and returns it.
     pub fn file_failed(&self, rec: &RunRecord, staged: &[PathBuf]) -> Result<PathBuf> {
-        let failed = self.group_dir(&rec.label).join("failed");
-        let prefix = format!("run-{:03}-attempt-", rec.run);
-        let earlier = fs::read_dir(&failed).map_or(0, |d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-                .count()
-        });
-        let dir = failed.join(format!("{prefix}{}", earlier + 1));
+        let group = self.group(&rec.label);
+        let dir = group.failed_attempt(rec.run, group.failed_attempts(rec.run) + 1);
         fs::create_dir_all(&dir)?;
         for p in staged.iter().filter(|p| p.exists()) {
             move_file(p, &dir.join(file_name(p)?))?;
@@ -113,18 +88,18 @@ impl Store {
 
     /// Appends an idle-baseline recording (run 0) to `baseline.jsonl`, its trace to `baseline/`.
     pub fn file_baseline(&self, mut rec: RunRecord, trace: Option<&Path>) -> Result<()> {
-        let group = self.group_dir(&rec.label);
-        let dir = group.join("baseline");
+        let group = self.group(&rec.label);
+        let dir = group.baseline_dir();
         fs::create_dir_all(&dir)?;
         if let Some(t) = trace {
             let name = file_name(t)?;
             move_file(t, &dir.join(&name))?;
-            rec.trace = Some(format!("baseline/{name}"));
+            rec.trace = Some(GroupDir::baseline_trace_ref(&name));
         }
         let mut f = fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(group.join("baseline.jsonl"))?;
+            .open(group.baseline_jsonl())?;
         JsonLinesWriter::new(&mut f).write(&rec)?;
         Ok(())
     }
@@ -132,9 +107,9 @@ impl Store {
     /// Rewrites `runs.jsonl` of a group from its `runs/run-*.json` files, ok runs only, in
     /// run order, atomically.
     pub fn rewrite_runs_jsonl(&self, label: &str) -> Result<()> {
-        let group = self.group_dir(label);
+        let group = self.group(label);
         let mut recs: Vec<RunRecord> = Vec::new();
-        if let Ok(entries) = fs::read_dir(group.join("runs")) {
+        if let Ok(entries) = fs::read_dir(group.run_records_dir()) {
             for e in entries.flatten() {
                 let p = e.path();
                 if p.extension().is_some_and(|x| x == "json") {
@@ -148,8 +123,7 @@ impl Store {
             }
         }
         recs.sort_by_key(|r| r.run);
-        let path = group.join("runs.jsonl");
-        let mut f = AtomicFile::create(&path)?;
+        let mut f = AtomicFile::create(group.runs_jsonl())?;
         {
             let mut w = JsonLinesWriter::new(&mut f);
             for r in &recs {

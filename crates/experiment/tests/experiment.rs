@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use procs::{signal_process, Signal};
 use records::{read_jsonl, RequestRecord, RunRecord, Status};
 
 mod common;
@@ -218,7 +217,7 @@ fn an_interrupted_experiment_resumes_without_duplicate_runs() {
     }
     // Half-way through run 2: interrupt like Ctrl-C does.
     std::thread::sleep(Duration::from_millis(1500));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    signal_process(child.id(), Signal::Interrupt).unwrap();
     let status = child.wait().unwrap();
     let log = log.join().unwrap();
     assert_eq!(status.code(), Some(130), "exit 130 on interruption:\n{log}");

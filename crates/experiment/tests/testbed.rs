@@ -18,8 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use procs::{signal_group, Signal};
 use records::Status;
 use testkit::netns::CTL_ADDR;
 use testkit::Testbed;
@@ -215,7 +214,7 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pgid = Pid::from_raw(child.id() as i32);
+    let pgid = child.id();
     let collect = |r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut all = String::new();
@@ -244,7 +243,7 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
     let serving = gunicorn_on_server(&tb);
     assert!(serving.len() >= 3, "gunicorn on the server: {serving:?}");
     std::thread::sleep(Duration::from_millis(300));
-    killpg(pgid, Signal::SIGINT).unwrap();
+    signal_group(pgid, Signal::Interrupt).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {

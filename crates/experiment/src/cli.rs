@@ -1,0 +1,271 @@
+//! The command line of `experiment` (clap), validated into an [`experiment::Task`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use experiment::{Config, Load, LocalSetup, Order, RunSetup, Scenario, ServerSetup, Task};
+
+/// Runs the CPython energy experiment unattended: a reproducible plan of (interpreter, run)
+/// pairs, MiniTwit restarted only when the interpreter changes, discarded warm-up runs, an idle
+/// baseline, every run recorded with otii-capture around the load and validated, failed runs
+/// re-queued once. Run the same command again after a crash or Ctrl-C: it continues with the
+/// runs not yet recorded ok, never duplicating one.
+///
+/// Exit status: 0 all runs ok, 1 failure (or runs that failed every attempt), 2 usage error,
+/// 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "experiment", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Print the run plan (JSON) for the given interpreters and order, without running it.
+    Plan(PlanArgs),
+    /// Run (or resume) the experiment.
+    Run(Box<RunArgs>),
+    /// Print the headline of an energy-stats JSON report: one line per interpreter compared
+    /// with the first, e.g. "PyPy 3.9 used 41 % [35, 47] less energy per scenario than
+    /// CPython 3.11 — modelled".
+    Headline {
+        /// The report (`energy-stats report --format json`).
+        report: PathBuf,
+    },
+}
+
+/// What makes a plan besides the interpreters: shared by `plan` and `run`.
+#[derive(Debug, Args)]
+struct OrderArgs {
+    /// Measured runs per interpreter.
+    #[arg(long, default_value_t = 10)]
+    runs: u32,
+    /// Run order: blocked (the study's), interleaved (round-robin) or shuffled (seeded).
+    #[arg(long, default_value = "shuffled")]
+    order: Order,
+    /// Seed of the shuffled order.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// Interpreter labels, comma-separated (e.g. 3.8,3.9,3.10).
+    #[arg(long, value_delimiter = ',', required = true)]
+    labels: Vec<String>,
+    #[command(flatten)]
+    order: OrderArgs,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Plan file: written before the first run, read when resuming.
+    #[arg(long, value_name = "FILE")]
+    plan: PathBuf,
+    /// Output directory: one folder per interpreter (minitwit312/ …) with runs.jsonl, traces
+    /// and request logs.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    order: OrderArgs,
+    /// Discarded warm-up runs after every server start.
+    #[arg(long, default_value_t = 1)]
+    warmup: u32,
+    /// Seconds to pause after every recorded run.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    cooldown: f64,
+    /// Seconds of idle-baseline recording after every server start (0: none).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    baseline: f64,
+    /// Scenario: paper (what the study sent) or fixed (what it meant).
+    #[arg(long, default_value = "paper", value_parser = ["paper", "fixed"])]
+    scenario: String,
+    /// Concurrent virtual users of `minitwit-load run` (when no --trigger is given).
+    #[arg(long, default_value_t = 3)]
+    users: u32,
+    /// Trigger URL of a client agent (repeat per client); the load then comes from the agents.
+    #[arg(long = "trigger", value_name = "URL")]
+    triggers: Vec<String>,
+    /// Extra argument for `minitwit-load run` (repeatable), e.g. to shorten the scenario in
+    /// tests. With any, runs are checked for errors only, not for the study's request counts.
+    #[arg(long = "load-arg", value_name = "ARG", allow_hyphen_values = true)]
+    load_args: Vec<String>,
+    /// Otii 3 TCP server address. Without it, a local otii-sim with the `cpu` power model is
+    /// started, following the gunicorn master (power modelled, not measured).
+    #[arg(long, value_name = "ADDR")]
+    otii: Option<String>,
+    /// Sample rate of the power channels (Hz).
+    #[arg(long, default_value_t = 10_000)]
+    rate: u32,
+    /// How often a failed run is re-queued.
+    #[arg(long, default_value_t = 1)]
+    retries: u32,
+    /// Directory of the workspace binaries (default: this binary's directory).
+    #[arg(long, value_name = "DIR")]
+    bin_dir: Option<PathBuf>,
+
+    /// Local server: LABEL=VENV, an interpreter and its venv with MiniTwit's pins (repeat).
+    #[arg(long = "interpreter", value_name = "LABEL=VENV")]
+    interpreters: Vec<String>,
+    /// Local server: an interpreter executable (repeat), e.g. python3.11 or pypy3. Its label
+    /// (3.11, pypy3.9) is asked from it, and a venv with MiniTwit's pins is made in --venv-dir
+    /// if missing.
+    #[arg(long = "python", value_name = "EXE")]
+    pythons: Vec<String>,
+    /// Local server: where the per-interpreter venvs live.
+    #[arg(long, default_value = ".venv-minitwit", value_name = "DIR")]
+    venv_dir: PathBuf,
+    /// Local server: the MiniTwit folder.
+    #[arg(long, default_value = "minitwit", value_name = "DIR")]
+    minitwit: PathBuf,
+    /// Local server: the seed SQL /cleardb loads.
+    #[arg(long, default_value = "data/minitwit/seed.sql", value_name = "FILE")]
+    seed_sql: PathBuf,
+    /// Local server: where databases, logs and PID files go.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Local server: port (0: a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+
+    /// Remote server: interpreter labels to measure, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    labels: Vec<String>,
+    /// Remote server: command that starts MiniTwit under {label} (a shell-free argv, words
+    /// separated by spaces), e.g. "pi-provision --inventory testbed.toml server start --python {label}".
+    #[arg(long, value_name = "CMD")]
+    server_start: Option<String>,
+    /// Remote server: command that stops it.
+    #[arg(long, value_name = "CMD")]
+    server_stop: Option<String>,
+    /// Remote server: MiniTwit's base URL as seen from here.
+    #[arg(long, value_name = "URL")]
+    server_url: Option<String>,
+}
+
+impl TryFrom<Cli> for Task {
+    type Error = anyhow::Error;
+
+    fn try_from(cli: Cli) -> Result<Task> {
+        Ok(match cli.command {
+            Cmd::Plan(a) => Task::Plan {
+                labels: a.labels,
+                runs: a.order.runs,
+                order: a.order.order,
+                seed: a.order.seed,
+            },
+            Cmd::Run(a) => Task::Run(Box::new(run_setup(*a)?)),
+            Cmd::Headline { report } => Task::Headline { report },
+        })
+    }
+}
+
+fn parse_interpreter(s: &str) -> Result<(String, PathBuf)> {
+    match s.split_once('=') {
+        Some((l, v)) if !l.is_empty() && !v.is_empty() => Ok((l.to_owned(), PathBuf::from(v))),
+        _ => bail!("--interpreter {s:?}: expected LABEL=VENV, e.g. 3.11=.venv-minitwit/3.11"),
+    }
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+fn run_setup(a: RunArgs) -> Result<RunSetup> {
+    let bin_dir = match a.bin_dir {
+        Some(d) => d,
+        None => match std::env::current_exe()?.parent() {
+            Some(d) => d.to_path_buf(),
+            None => bail!("the experiment binary has no directory: give --bin-dir"),
+        },
+    };
+    let remote = a.server_url.is_some() || a.server_start.is_some() || a.server_stop.is_some();
+    if remote && !(a.interpreters.is_empty() && a.pythons.is_empty()) {
+        bail!("give either --python/--interpreter (local server) or --server-url/--server-start/--server-stop (remote), not both");
+    }
+    if a.order.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let (server, labels) = if remote {
+        let (Some(start), Some(stop), Some(url)) = (a.server_start, a.server_stop, a.server_url)
+        else {
+            bail!("a remote server needs all of --server-start, --server-stop and --server-url");
+        };
+        if a.labels.is_empty() {
+            bail!("no interpreters: give --labels with a remote server");
+        }
+        if a.otii.is_none() {
+            bail!("a remote server needs --otii ADDR (the Otii 3 TCP server)");
+        }
+        let (start, stop) = (words(&start), words(&stop));
+        if start.is_empty() || stop.is_empty() {
+            bail!("--server-start and --server-stop must not be empty");
+        }
+        (ServerSetup::Remote { start, stop, url }, a.labels)
+    } else {
+        if a.interpreters.is_empty() && a.pythons.is_empty() {
+            bail!("no interpreters: give --python EXE or --interpreter LABEL=VENV (local), or --labels (remote)");
+        }
+        let interpreters = a
+            .interpreters
+            .iter()
+            .map(|s| parse_interpreter(s))
+            .collect::<Result<_>>()?;
+        let work_dir = a.work_dir.unwrap_or_else(|| a.out.join(".work"));
+        let local = LocalSetup {
+            interpreters,
+            pythons: a.pythons,
+            venv_dir: a.venv_dir,
+            minitwit: a.minitwit,
+            seed_sql: a.seed_sql,
+            work_dir,
+            port: a.port,
+        };
+        (ServerSetup::Local(local), Vec::new())
+    };
+    let load = if a.triggers.is_empty() {
+        Load::Local { users: a.users }
+    } else {
+        Load::Agents {
+            triggers: a.triggers,
+        }
+    };
+    let scenario = if a.scenario == "fixed" {
+        Scenario::Fixed
+    } else {
+        Scenario::Paper
+    };
+    let config = Config {
+        plan: a.plan,
+        out: a.out,
+        labels,
+        runs: a.order.runs,
+        order: a.order.order,
+        seed: a.order.seed,
+        warmup: a.warmup,
+        cooldown: Duration::from_secs_f64(a.cooldown.max(0.0)),
+        baseline: Duration::from_secs_f64(a.baseline.max(0.0)),
+        load,
+        scenario,
+        load_args: a.load_args,
+        bin_dir,
+        otii: a.otii,
+        rate_hz: a.rate,
+        retries: a.retries,
+    };
+    Ok(RunSetup { config, server })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
