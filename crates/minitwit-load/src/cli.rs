@@ -23,7 +23,7 @@ Typical use:
   minitwit-load agent --listen 0.0.0.0:5001 --server http://pi:5000 --log requests.jsonl
   minitwit-load trigger http://client1:5001/trigger http://client2:5001/trigger
 
-See docs/minitwit-load.md for the scenario, the record format and the summary line.";
+See docs/minitwit-load.md for the scenario, the record format and the load line.";
 
 /// Drives MiniTwit exactly as the study's client machines did, and makes its seed data.
 ///
@@ -43,14 +43,15 @@ enum Command {
     ///
     /// Writes one request record (JSON) per HTTP request on stdout as they happen, and a
     /// one-paragraph summary on stderr. With --records FILE the records go to FILE and stdout
-    /// gets one summary line (JSON with duration_s, requests, errors, by_status).
+    /// gets the load line (JSON with duration_s, requests, errors, by_status, clients, ok).
     Run(RunArgs),
     /// Serve GET /trigger on a client machine: each trigger runs the scenario once and is
-    /// answered when it is done (200 and a one-line JSON summary; 500 if a check failed; 409
+    /// answered when it is done (200 and the run's JSON load line; 500 if a check failed; 409
     /// while a scenario is already running). Runs until Ctrl-C.
     Agent(AgentArgs),
     /// The controller's side: GET all trigger URLs at once, wait for every answer, print one
-    /// JSON line with the scenario time (duration_s) and each client's result.
+    /// JSON load line with the scenario time (duration_s), the summed counts, the number of
+    /// clients and each agent's result (agents).
     Trigger(TriggerArgs),
     /// GET /cleardb on MiniTwit (resets the database to the seed data); fails unless it ends
     /// with 200 after the redirect.
@@ -119,8 +120,8 @@ struct RunArgs {
     #[arg(long, value_name = "ID")]
     run_id: Option<String>,
     /// Write the records to FILE (complete files only: written under a temporary name and
-    /// renamed at the end; left as FILE.partial when interrupted) and print one JSON summary
-    /// line on stdout instead. `-` means stdout (the default).
+    /// renamed at the end; left as FILE.partial when interrupted) and print the JSON load line
+    /// on stdout instead. `-` means stdout (the default).
     #[arg(long, value_name = "FILE")]
     records: Option<PathBuf>,
 }
