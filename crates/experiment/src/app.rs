@@ -1,17 +1,16 @@
-//! What the `experiment` command does, from a validated [`Task`]: print a plan, run the
-//! experiment (interpreter venvs, the server, the meter, then [`crate::run`]), or print a
-//! report's headline.
+//! What the `experiment` command does, from a validated [`Task`]: print a plan, or run the
+//! experiment (interpreter venvs, the server, the meter, then [`crate::run`]).
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use procs::{Exit, Interrupt, OwnedChild};
 
 use crate::runner::{run, Config};
 use crate::server::{LocalServer, ProvisionedServer, Server};
 use crate::sim::start_sim;
 use crate::venv::{ensure_venv, interpreter_label};
-use crate::{headlines, Order, Plan};
+use crate::{Order, Plan};
 
 /// One validated invocation.
 #[derive(Debug)]
@@ -29,11 +28,6 @@ pub enum Task {
     },
     /// Run or resume the experiment.
     Run(Box<RunSetup>),
-    /// Print the headline of an energy-stats JSON report.
-    Headline {
-        /// The report file.
-        report: PathBuf,
-    },
 }
 
 /// An experiment to run: the runner's configuration and where MiniTwit runs.
@@ -95,18 +89,6 @@ pub fn execute(task: Task, interrupt: &Interrupt) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Task::Run(setup) => run_experiment(*setup, interrupt),
-        Task::Headline { report } => {
-            let text = std::fs::read_to_string(&report)
-                .with_context(|| format!("reading {}", report.display()))?;
-            let doc: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not JSON", report.display()))?;
-            for line in headlines(&doc)
-                .with_context(|| format!("{}: not an energy-stats report", report.display()))?
-            {
-                println!("{line}");
-            }
-            Ok(Exit::Success)
-        }
     }
 }
 

@@ -28,13 +28,6 @@ enum Cmd {
     Plan(PlanArgs),
     /// Run (or resume) the experiment.
     Run(Box<RunArgs>),
-    /// Print the headline of an energy-stats JSON report: one line per interpreter compared
-    /// with the first, e.g. "PyPy 3.9 used 41 % [35, 47] less energy per scenario than
-    /// CPython 3.11 — modelled".
-    Headline {
-        /// The report (`energy-stats report --format json`).
-        report: PathBuf,
-    },
 }
 
 /// What makes a plan besides the interpreters: shared by `plan` and `run`.
@@ -158,7 +151,6 @@ impl TryFrom<Cli> for Task {
                 seed: a.order.seed,
             },
             Cmd::Run(a) => Task::Run(Box::new(run_setup(*a)?)),
-            Cmd::Headline { report } => Task::Headline { report },
         })
     }
 }

@@ -7,7 +7,8 @@
 //! database, records the server's power with `otii-capture record` around the load, validates
 //! the run (request count and statuses), and files the run record, trace and request log under
 //! the interpreter's folder. A failed run is re-queued once. Interrupting and starting again
-//! continues with what is missing; nothing partial ever enters the data.
+//! continues with what is missing; nothing partial ever enters the data. The conclusions are
+//! energy-stats' own (`energy-stats report --format headline`).
 //!
 //! The runner composes the workspace's tools as processes, the Unix way; it does no measuring
 //! itself. Its children (gunicorn, otii-sim, the tools) are owned through [`procs`], and Ctrl-C
@@ -15,7 +16,7 @@
 //!
 //! # Layout
 //! - `app.rs`: [`Task`], [`execute`]: what the command does, from a validated task: the plan,
-//!   the run with its server and meter, the headline.
+//!   or the run with its server and meter.
 //! - `plan.rs`: [`Plan`], [`Order`]: the reproducible run order.
 //! - `runner.rs`: [`run`], [`Config`]: the loop, resume, re-queueing and progress.
 //! - `tools.rs`: [`Scenario`], [`Load`]: the command lines of otii-capture and minitwit-load,
@@ -26,11 +27,9 @@
 //! - `sim.rs`: the local otii-sim that stands in for the Otii (power modelled).
 //! - `store.rs`: [`Store`]: filing runs into the results folders ([`records::ResultsDir`]).
 //! - `venv.rs`: one venv per local interpreter with MiniTwit's pins.
-//! - `headline.rs`: the one-line conclusions from an energy-stats report.
 
 mod app;
 mod check;
-mod headline;
 mod plan;
 mod runner;
 mod server;
@@ -41,7 +40,6 @@ mod venv;
 
 pub use app::{execute, LocalSetup, RunSetup, ServerSetup, Task};
 pub use check::expected_statuses;
-pub use headline::{headlines, pretty_label};
 pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
 pub use runner::{run, Config, Interrupted, Outcome};
 pub use server::{LocalServer, ProvisionedServer, Server};
