@@ -86,3 +86,28 @@ pub fn load_traces(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_interrupt_stops_the_workers_before_the_next_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = (0..3)
+            .map(|i| dir.path().join(format!("{i}.csv")))
+            .collect();
+        for p in &paths {
+            std::fs::write(p, ",MAIN_POWER\n0,2\n").unwrap();
+        }
+        let opts = LoadOptions::default();
+        let calm = load_traces(&paths, &opts, &Interrupt::new());
+        assert!(calm.iter().all(Result::is_ok));
+        let stopped = Interrupt::new();
+        stopped.trigger();
+        let cut = load_traces(&paths, &opts, &stopped);
+        assert_eq!(cut.len(), 3);
+        assert!(cut.iter().all(Result::is_err));
+    }
+}

@@ -246,6 +246,77 @@ pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::dataset::Group;
+    use crate::input::ReadOptions;
+    use crate::table::{read_table_text, Runs};
+    use proptest::prelude::*;
+
+    fn arb_run() -> impl Strategy<Value = Run> {
+        (
+            "[ -~\n]{1,12}",
+            0u32..50,
+            prop::option::of(-1e6f64..1e6),
+            prop::option::of(0.0f64..1e4),
+            // An empty reason reads back from CSV as none, that is `failed`.
+            prop::option::of("[ -~]{1,20}"),
+            prop::option::of(0u64..100_000),
+            any::<bool>(),
+            prop::sample::select(vec![
+                Source::RunRecord,
+                Source::Log,
+                Source::Table,
+                Source::Trace,
+            ]),
+        )
+            .prop_map(|(label, run, p, d, failed, requests, modelled, source)| {
+                let mut r = Run::measured(
+                    label,
+                    run,
+                    p.unwrap_or(f64::NAN),
+                    d.unwrap_or(f64::NAN),
+                    source,
+                    "x.jsonl:1".into(),
+                );
+                r.failed = failed;
+                r.requests = requests;
+                r.modelled = modelled;
+                r
+            })
+    }
+
+    fn table(data: &Dataset, csv: bool) -> String {
+        let mut out = Vec::new();
+        if csv {
+            write_csv(data, &mut out).unwrap();
+        } else {
+            write_jsonl(data, &mut out).unwrap();
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn the_table_reads_back_as_the_same_rows_in_both_formats(
+            runs in prop::collection::vec(arb_run(), 1..6),
+            baseline in prop::collection::vec(arb_run(), 0..3),
+            csv in any::<bool>(),
+        ) {
+            let data = Dataset {
+                groups: vec![Group { label: "g".into(), runs }],
+                baseline,
+            };
+            let text = table(&data, csv);
+            let mut back = Runs::default();
+            read_table_text(&text, "-", None, &ReadOptions::default(), &mut back).unwrap();
+            let again = Dataset {
+                groups: vec![Group { label: "g".into(), runs: back.runs }],
+                baseline: back.baseline,
+            };
+            prop_assert_eq!(table(&again, csv), text);
+            let rows = |d: &Dataset| rows(d).collect::<Vec<_>>();
+            prop_assert_eq!(rows(&again), rows(&data));
+        }
+    }
 
     #[test]
     fn status_names_are_the_serialised_names() {

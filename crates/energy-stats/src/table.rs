@@ -187,14 +187,17 @@ fn read_csv(
     opts: &ReadOptions,
     out: &mut Runs,
 ) -> Result<(), InputError> {
+    // Cells are not trimmed by the reader: a label written with spaces around it reads back
+    // as written; the cells of a plain table are trimmed where they are parsed.
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
-        .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let header = rdr.headers().map_err(|e| csv_error(name, &e))?.clone();
-    if header.iter().all(str::is_empty) {
+    if header.iter().all(|h| h.trim().is_empty()) {
         return Err(InputError::Bad(format!("{name}: empty run table")));
     }
+    let header: csv::StringRecord = header.iter().map(str::trim).collect();
+    rdr.set_headers(header.clone());
     let find = |c: &str| header.iter().position(|h| h == c);
     if ["status", "source", "origin"]
         .iter()
@@ -243,7 +246,7 @@ fn read_csv(
         at_line += newlines.count();
         at_byte = byte;
         let line_no = at_line;
-        let cell = |k: usize| record.get(k).unwrap_or("");
+        let cell = |k: usize| record.get(k).unwrap_or("").trim();
         let number = |k: usize, what: &str| -> Result<f64, String> {
             cell(k)
                 .parse::<f64>()
