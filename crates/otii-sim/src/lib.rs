@@ -12,16 +12,23 @@
 //! lazily from a per-recording load signal, so memory stays bounded whatever the length and
 //! the rate of a recording.
 //!
+//! The protocol itself (channels, limits, framing, messages, error codes) is the
+//! `otii-protocol` crate's, shared with the client `otii-capture`.
+//!
 //! # Layout
-//! - `server.rs`: [`Server`] (TCP accept loop, one thread per connection), framing, dispatch
-//!   of every command, error answers.
+//! - `app.rs`: [`run`], the program: bind, announce the address, serve until interrupted.
+//! - `server.rs`: [`Server`] (TCP accept loop, one thread per connection) and the dispatch of a
+//!   request to its command family, each in `server/`:
+//!   - `connection.rs`: one connection: greeting, reading requests, faults, writing answers.
+//!   - `otii.rs`, `arc.rs`, `project.rs`, `recording.rs`, `data.rs`: the `otii_`, `arc_`,
+//!     `project_` and `recording_` commands (`data.rs`: a recording's samples, streamed).
+//!   - `args.rs`: typed access to a request's `data`; `error.rs`: error answers.
 //! - `state.rs`: [`state::Sim`]: the Arc's settings, the project, recordings, licences.
 //! - `model.rs`: [`model::Signal`]: how samples are computed from a load and a seed.
 //! - `cpu.rs`: the `cpu` model's `/proc` sampler of a process tree.
-//! - `channel.rs`: [`Channel`] names.
 //! - `fault.rs`: [`Fault`]s to inject for tests (dropped connections, errors, stalls).
 
-pub mod channel;
+mod app;
 pub mod cpu;
 pub mod fault;
 pub mod model;
@@ -29,8 +36,9 @@ mod server;
 pub mod state;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
-pub use channel::Channel;
+pub use app::run;
 pub use cpu::PidSource;
 pub use fault::Fault;
 pub use model::PowerParams;
@@ -81,12 +89,14 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// The local time zone, for recording names (read once at start-up).
     pub utc_offset: time::UtcOffset,
+    /// [`run`] writes the bound port (one line) to this file once listening.
+    pub port_file: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 1905)),
+            listen: otii_protocol::DEFAULT_ADDR,
             rate_hz: 1000,
             preload_s: None,
             model: ModelConfig::Synthetic,
@@ -94,6 +104,7 @@ impl Default for Config {
             seed: 1,
             faults: Vec::new(),
             utc_offset: time::UtcOffset::UTC,
+            port_file: None,
         }
     }
 }

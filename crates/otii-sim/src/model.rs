@@ -11,7 +11,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::channel::Channel;
+use otii_protocol::Channel;
 
 /// The electrical parameters of a model, in SI units.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use otii_protocol::reply::RecordingInfo;
+use otii_protocol::{Channel, ALL_CHANNELS, MAIN_CHANNELS};
 use time::macros::format_description;
 use time::{Duration as TimeDuration, OffsetDateTime, UtcOffset};
 
-use crate::channel::Channel;
 use crate::cpu::Sampler;
 use crate::model::{Load, Signal, Timeline};
 use crate::{Config, ModelConfig};
@@ -82,6 +83,15 @@ impl Recording {
             .format(&fmt)
             .unwrap_or_else(|_| self.started_utc.unix_timestamp().to_string())
     }
+
+    /// How the protocol describes it (`project_get_recordings` and the last recording).
+    pub fn info(&self) -> RecordingInfo {
+        RecordingInfo {
+            recording_id: self.id,
+            name: self.name.clone(),
+            start_time: Some(self.start_time_text()),
+        }
+    }
 }
 
 /// A licence of the (simulated) Qoitech account.
@@ -125,18 +135,8 @@ pub struct Sim {
 impl Sim {
     /// The state at start-up, with a preloaded recording when asked for.
     pub fn new(cfg: &Config) -> Self {
-        let rates = crate::channel::ALL_CHANNELS
-            .iter()
-            .map(|&c| (c, cfg.rate_hz))
-            .collect();
-        let enabled = [
-            Channel::MainCurrent,
-            Channel::MainVoltage,
-            Channel::MainPower,
-        ]
-        .into_iter()
-        .map(|c| (c, true))
-        .collect();
+        let rates = ALL_CHANNELS.iter().map(|&c| (c, cfg.rate_hz)).collect();
+        let enabled = MAIN_CHANNELS.into_iter().map(|c| (c, true)).collect();
         let mut sim = Self {
             main_on: true,
             main_voltage: cfg.params.supply_v,
