@@ -243,7 +243,7 @@ report:
 	 } > $(REPORT_DEST)/.report.md.tmp && mv $(REPORT_DEST)/.report.md.tmp $(REPORT_DEST)/report.md && rm -f $(REPORT_DEST)/.report-body.md
 	@echo >&2
 	@echo "$(REPORT_FOR): report in $(REPORT_DEST)/report.md (LaTeX table $(REPORT_DEST)/table.tex, figures in $(REPORT_DEST)/figures/)" >&2
-	@$(BIN)/experiment headline $(REPORT_DEST)/report.json >&2
+	@$(BIN)/energy-stats report $(REPORT_IN)/*/ --format headline >&2
 
 clean-demo:
 	rm -rf $(DEMO)
