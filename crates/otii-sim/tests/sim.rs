@@ -342,6 +342,29 @@ fn binary_prints_its_port_and_writes_the_port_file() {
 }
 
 #[test]
+fn binary_stops_on_sigterm_with_exit_130() {
+    let (mut k, port) = start_binary(&[]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert!(Command::new("kill")
+        .args(["-TERM", &k.0.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = k.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "otii-sim did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
 fn binary_refuses_bad_arguments_with_exit_2() {
     assert_cmd::Command::new(bin())
         .args(["--model", "cpu"])
