@@ -159,7 +159,16 @@ fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
         String::from_utf8_lossy(&st.stderr)
     );
     let lines = String::from_utf8_lossy(&st.stdout);
-    assert_eq!(lines.lines().count(), 2, "{lines}");
+    // `runs` lists the idle baselines after the runs (status "baseline"), one per server start.
+    let status = |s: &str| {
+        lines
+            .lines()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["status"] == s)
+            .count()
+    };
+    assert_eq!(status("ok"), 2, "{lines}");
+    assert_eq!(status("baseline"), 2, "{lines}");
+    assert_eq!(lines.lines().count(), 4, "nothing else: {lines}");
     let rep = Command::new(testkit::bin("energy-stats"))
         .arg("report")
         .args(&groups)
