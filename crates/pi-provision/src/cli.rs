@@ -152,7 +152,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         agent: Option<PathBuf>,
     },
-    /// Run MiniTwit under gunicorn on the server (the study's flags), by recorded PID.
+    /// Run MiniTwit under gunicorn on the server (settings from its gunicorn.conf.py), by recorded PID.
     Server {
         #[command(subcommand)]
         action: ServerAction,

@@ -323,6 +323,11 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
     );
     let sbase = tb.host("server").base();
     assert!(sbase.join("minitwit/wsgi.py").is_file());
+    // The one gunicorn configuration goes with MiniTwit.
+    assert_eq!(
+        fs::read(sbase.join("minitwit/gunicorn.conf.py")).unwrap(),
+        fs::read(root.join("minitwit/gunicorn.conf.py")).unwrap()
+    );
     assert_eq!(
         fs::read(sbase.join("minitwit/seed.sql")).unwrap(),
         fs::read(root.join("data/minitwit/seed.sql")).unwrap()
@@ -422,6 +427,67 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         expect_success(&tb, &inv, &["server", "stop"], &[]);
     }
 
+    // gunicorn runs with the deployed gunicorn.conf.py and no flags of its own; the inventory's
+    // workers and timeout reach the file through the variables it reads.
+    let tuned = tb.path("tuned.toml");
+    fs::write(
+        &tuned,
+        fs::read_to_string(&inv).unwrap().replace(
+            "[minitwit]\nport = 5000\n",
+            "[minitwit]\nport = 5000\nworkers = 3\ntimeout_s = 30\n",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = tb.run(&tuned, &["server", "start", "--python", "3.11"]);
+    assert_eq!(code, 0, "{err}");
+    let st: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let pid = st["pid"].as_u64().unwrap();
+    let argv: Vec<String> = fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap()
+        .split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let conf = sbase.join("minitwit/gunicorn.conf.py");
+    assert!(
+        argv.windows(2)
+            .any(|w| w[0] == "-c" && w[1] == conf.to_string_lossy()),
+        "{argv:?}"
+    );
+    assert!(
+        !argv
+            .iter()
+            .any(|a| a.starts_with("--workers") || a.starts_with("--timeout") || a == "wsgi:app"),
+        "{argv:?}"
+    );
+    let environ =
+        String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/environ")).unwrap()).into_owned();
+    assert!(environ.contains("MINITWIT_WORKERS=3\0"), "{environ:?}");
+    assert!(environ.contains("MINITWIT_TIMEOUT=30\0"), "{environ:?}");
+    let workers = || {
+        fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|e| fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|stat| {
+                // pid (comm) state ppid …: the comm may hold spaces, the fields after it not.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<u64>().ok())
+                    == Some(pid)
+            })
+            .count()
+    };
+    let t0 = std::time::Instant::now();
+    while workers() < 3 && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        workers(),
+        3,
+        "gunicorn {pid} did not fork the inventory's 3 workers"
+    );
+    expect_success(&tb, &tuned, &["server", "stop"], &[]);
+
     // An existing database that makes MiniTwit fail is reported, never reset behind the
     // user's back.
     let db = sbase.join("run/minitwit.db");
@@ -437,6 +503,23 @@ fn testbed_check_provision_deploy_serve_and_control_clients() {
         fs::read_to_string(&db).unwrap(),
         "not a database, and nobody's to wipe"
     );
+    expect_success(&tb, &inv, &["server", "stop"], &[]);
+
+    // Ctrl-C while waiting for MiniTwit: the wait stops at once, exit 130, the host reports
+    // the interruption; gunicorn, already started, is stopped as usual.
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--inventory")
+        .arg(&inv)
+        .args(["server", "start", "--python", "3.11", "--wait", "60"])
+        .env("PI_PROVISION_SHELL_DIR", root.join("shell"));
+    let (code, err, took) = interrupt_after(tb.ctl_command(&cmd), Duration::from_secs(4));
+    assert_eq!(code, Some(130), "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        err.contains("server: server start: FAILED: interrupted"),
+        "{err}"
+    );
+    assert!(err.contains("pi-provision: interrupted"), "{err}");
     expect_success(&tb, &inv, &["server", "stop"], &[]);
 }
 
@@ -1112,6 +1195,26 @@ fn console_failures_are_clear_errors() {
     );
 }
 
+/// Starts `cmd` (stdin and stdout closed), sends it SIGINT after `after`, and returns its exit
+/// code, its stderr and how long it took to end after the signal.
+fn interrupt_after(mut cmd: Command, after: Duration) -> (Option<i32>, String, Duration) {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let t0 = std::time::Instant::now();
+    sh(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        t0.elapsed(),
+    )
+}
+
 /// Ctrl-C (SIGINT) ends the tool with exit status 130, here while it waits on a silent console.
 #[test]
 fn interrupt_exits_130() {
@@ -1125,8 +1228,8 @@ fn interrupt_exits_130() {
     )
     .unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/testbed.example.toml");
-    let child = Command::new(BIN)
-        .arg("-i")
+    let mut cmd = Command::new(BIN);
+    cmd.arg("-i")
         .arg(&example)
         .args([
             "console",
@@ -1138,16 +1241,8 @@ fn interrupt_exits_130() {
             "30",
             "--public-key",
         ])
-        .arg(&key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
-    sh(Command::new("kill").args(["-INT", &child.id().to_string()]));
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+        .arg(&key);
+    let (code, err, _) = interrupt_after(cmd, Duration::from_millis(700));
+    assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("pi-provision: interrupted"), "{err}");
 }

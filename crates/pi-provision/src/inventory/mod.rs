@@ -181,9 +181,11 @@ pub struct Interpreter {
 pub struct Minitwit {
     /// Port gunicorn binds on the server.
     pub port: u16,
-    /// gunicorn `--workers`.
+    /// gunicorn's workers, handed to `minitwit/gunicorn.conf.py` as `MINITWIT_WORKERS` (the
+    /// study's 2 by default).
     pub workers: u32,
-    /// gunicorn `--timeout`, seconds.
+    /// gunicorn's worker timeout in seconds, handed to `minitwit/gunicorn.conf.py` as
+    /// `MINITWIT_TIMEOUT` (the study's 120 by default).
     pub timeout_s: u32,
     /// The MiniTwit source directory on the controller.
     pub source: PathBuf,

@@ -69,6 +69,14 @@ pub fn deploy(env: &Env, agent: Option<&Path>, log: &Log) -> HostResults<()> {
                 )));
             }
         }
+        // `server start` runs gunicorn with the configuration deployed with MiniTwit.
+        let conf = mt.source.join(procs::GUNICORN_CONF);
+        if !conf.is_file() {
+            return Err(OpError::Other(format!(
+                "{} does not exist on the controller: [minitwit] source must be MiniTwit's folder, with its gunicorn configuration",
+                conf.display()
+            )));
+        }
         if !mt.seed_sql.is_file() {
             return Err(OpError::Other(format!(
                 "seed SQL {} does not exist on the controller (make it with `minitwit-load seed > {}`)",

@@ -2,13 +2,21 @@
 //! `shell/daemon.sh` with its PID recorded, and the wait until it answers HTTP.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use procs::{gunicorn_argv, http_status, GUNICORN_CONF, TIMEOUT_VAR, WORKERS_VAR};
 use serde::Serialize;
 
 use super::{daemon_cmd, for_hosts, probe, step, Env, HostResults, Log, OpError};
 use crate::inventory::Host;
 use crate::ssh::{sh_quote, Transport};
+
+/// How long one readiness probe may take to connect (and, times 15, to be answered).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The pause between two readiness probes.
+const POLL: Duration = Duration::from_millis(250);
 
 /// What `server status` reports.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -75,30 +83,41 @@ pub fn server_start(
                 host.name, interp.venv
             )));
         }
+        let minitwit = format!("{}/minitwit", host.base);
+        let conf = format!("{minitwit}/{GUNICORN_CONF}");
+        let (present, _) = probe(&mut t, &format!("test -f {}", sh_quote(&conf)))?;
+        if present != 0 {
+            return Err(OpError::Other(format!(
+                "no {conf} on {}: deploy MiniTwit with `pi-provision deploy` first",
+                host.name
+            )));
+        }
         // No database yet (or an empty file): MiniTwit will answer 500 until /cleardb has
         // loaded the schema and the seed. An existing database is never reset here.
         let db = format!("{}/run/minitwit.db", host.base);
         let (has_db, _) = probe(&mut t, &format!("test -s {}", sh_quote(&db)))?;
-        let mut needs_seed = has_db != 0;
-        let args = vec![
+        // The settings are those of the deployed gunicorn.conf.py; the inventory's workers and
+        // timeout reach it through the variables it reads.
+        let mut args = vec![
             "start".into(),
             "minitwit".into(),
             gunicorn.clone(),
             "--".into(),
             "env".into(),
             format!("MINITWIT_DB={db}"),
-            format!("MINITWIT_SEED={}/minitwit/seed.sql", host.base),
-            gunicorn,
-            "--workers".into(),
-            mt.workers.to_string(),
-            "--timeout".into(),
-            mt.timeout_s.to_string(),
-            "--bind".into(),
-            format!("0.0.0.0:{}", mt.port),
-            "--chdir".into(),
-            format!("{}/minitwit", host.base),
-            "wsgi:app".into(),
+            format!("MINITWIT_SEED={minitwit}/seed.sql"),
+            format!("{WORKERS_VAR}={}", mt.workers),
+            format!("{TIMEOUT_VAR}={}", mt.timeout_s),
         ];
+        args.extend(
+            gunicorn_argv(
+                Path::new(&gunicorn),
+                Path::new(&minitwit),
+                &format!("0.0.0.0:{}", mt.port),
+            )
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned()),
+        );
         step(
             env,
             &mut t,
@@ -108,55 +127,73 @@ pub fn server_start(
             &daemon_cmd(host, &args),
             None,
         )?;
-        let url_host = if host.address.contains(':') {
-            format!("[{}]", host.address)
-        } else {
-            host.address.clone()
-        };
-        let deadline = Instant::now() + wait;
-        log.line(
-            &host.name,
-            &format!("==> waiting for http://{url_host}:{}/public", mt.port),
-        );
-        loop {
-            if env.interrupt.is_set() {
-                return Err(OpError::Interrupted);
-            }
-            let got = http_status(&host.address, mt.port, "/public");
-            match got {
-                Ok(200) => break,
-                // It answers, but the fresh database has no tables yet: load the schema and the
-                // seed once through MiniTwit's own experiment hook.
-                Ok(500) if needs_seed => {
-                    log.line(
-                        &host.name,
-                        "new database: loading the schema and seed via /cleardb",
-                    );
-                    needs_seed = false;
-                    let _ = http_status(&host.address, mt.port, "/cleardb");
-                }
-                Ok(_) | Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(250))
-                }
-                other => {
-                    let (_, tail) = probe(
-                        &mut t,
-                        &format!("tail -n 20 {}/log/minitwit.log", sh_quote(&host.base)),
-                    )?;
-                    return Err(OpError::Other(format!(
-                        "MiniTwit did not answer 200 on http://{url_host}:{}/public within {}s (last: {}); last lines of {}/log/minitwit.log:\n{}",
-                        mt.port,
-                        wait.as_secs(),
-                        match other { Ok(s) => format!("status {s}"), Err(e) => e.to_string() },
-                        host.base,
-                        tail.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
-                    )));
-                }
-            }
-        }
+        wait_until_answers(env, &mut t, host, wait, has_db != 0, log)?;
         log.line(&host.name, "MiniTwit answers");
         status_of(env, &mut t, host)
     })
+}
+
+/// Polls `GET /public` from the controller until MiniTwit answers 200, within `wait`. A fresh
+/// database (`needs_seed`) answers 500 until `/cleardb` has loaded the schema and the seed
+/// through MiniTwit's own experiment hook, which is then called once. On a timeout the error
+/// quotes the end of the host's `log/minitwit.log`.
+fn wait_until_answers(
+    env: &Env,
+    t: &mut dyn Transport,
+    host: &Host,
+    wait: Duration,
+    mut needs_seed: bool,
+    log: &Log,
+) -> Result<(), OpError> {
+    let base_url = format!("http://{}:{}", url_host(host), env.inventory.minitwit.port);
+    let public = format!("{base_url}/public");
+    log.line(&host.name, &format!("==> waiting for {public}"));
+    let deadline = Instant::now() + wait;
+    loop {
+        if env.interrupt.is_set() {
+            return Err(OpError::Interrupted);
+        }
+        match http_status(&public, HTTP_TIMEOUT) {
+            Ok(200) => return Ok(()),
+            Ok(500) if needs_seed => {
+                log.line(
+                    &host.name,
+                    "new database: loading the schema and seed via /cleardb",
+                );
+                needs_seed = false;
+                let _ = http_status(&format!("{base_url}/cleardb"), HTTP_TIMEOUT);
+            }
+            Ok(_) | Err(_) if Instant::now() < deadline => std::thread::sleep(POLL),
+            other => {
+                let (_, tail) = probe(
+                    t,
+                    &format!("tail -n 20 {}/log/minitwit.log", sh_quote(&host.base)),
+                )?;
+                return Err(OpError::Other(format!(
+                    "MiniTwit did not answer 200 on {public} within {}s (last: {}); last lines of {}/log/minitwit.log:\n{}",
+                    wait.as_secs(),
+                    match other {
+                        Ok(s) => format!("status {s}"),
+                        Err(e) => e.to_string(),
+                    },
+                    host.base,
+                    tail.iter()
+                        .map(|l| format!("    {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )));
+            }
+        }
+    }
+}
+
+/// The host part of a URL: IPv6 addresses in brackets.
+fn url_host(host: &Host) -> String {
+    if host.address.contains(':') {
+        format!("[{}]", host.address)
+    } else {
+        host.address.clone()
+    }
 }
 
 /// Stops the gunicorn recorded in the PID file (never by name).
@@ -219,11 +256,6 @@ fn status_of(env: &Env, t: &mut dyn Transport, host: &Host) -> Result<ServerStat
         }
         _ => None,
     };
-    let url_host = if host.address.contains(':') {
-        format!("[{}]", host.address)
-    } else {
-        host.address.clone()
-    };
     Ok(ServerStatus {
         host: host.name.clone(),
         running,
@@ -241,28 +273,8 @@ fn status_of(env: &Env, t: &mut dyn Transport, host: &Host) -> Result<ServerStat
             .get("uptime_s")
             .and_then(|p| p.parse().ok())
             .filter(|_| running),
-        url: format!("http://{url_host}:{}/", env.inventory.minitwit.port),
+        url: format!("http://{}:{}/", url_host(host), env.inventory.minitwit.port),
     })
-}
-
-/// A minimal HTTP/1.0 GET: the status code only.
-fn http_status(addr: &str, port: u16, path: &str) -> std::io::Result<u16> {
-    use std::io::{Read, Write};
-    use std::net::{TcpStream, ToSocketAddrs};
-    let sa = (addr, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other("no address"))?;
-    let mut s = TcpStream::connect_timeout(&sa, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut head = [0u8; 32];
-    let n = s.read(&mut head)?;
-    let text = String::from_utf8_lossy(&head[..n]);
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {text:?}")))
 }
 
 #[cfg(test)]
