@@ -173,14 +173,18 @@ mod tests {
         vec!["3.8".into(), "3.12".into(), "pypy3.9".into()]
     }
 
+    /// The plan's (label, run) pairs in measuring order.
+    fn order_of(p: &Plan) -> Vec<(&str, u32)> {
+        p.entries
+            .iter()
+            .map(|e| (e.label.as_str(), e.run))
+            .collect()
+    }
+
     #[test]
     fn blocked_runs_one_interpreter_after_another() {
         let p = Plan::new(&labels(), 2, Order::Blocked, 0);
-        let got: Vec<_> = p
-            .entries
-            .iter()
-            .map(|e| (e.label.as_str(), e.run))
-            .collect();
+        let got = order_of(&p);
         assert_eq!(
             got,
             [
@@ -197,11 +201,7 @@ mod tests {
     #[test]
     fn interleaved_is_round_robin() {
         let p = Plan::new(&labels(), 2, Order::Interleaved, 0);
-        let got: Vec<_> = p
-            .entries
-            .iter()
-            .map(|e| (e.label.as_str(), e.run))
-            .collect();
+        let got = order_of(&p);
         assert_eq!(
             got,
             [
