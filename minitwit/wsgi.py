@@ -1,4 +1,4 @@
-"""gunicorn entry point: `gunicorn --chdir <this folder> wsgi:app`."""
+"""gunicorn entry point, named by gunicorn.conf.py: `gunicorn -c gunicorn.conf.py --bind ADDR`."""
 
 from minitwit import app
 

@@ -45,8 +45,9 @@ def first_users(seed_sql, n=20):
 
 
 def start_minitwit(root, venv, seed_sql, db, port, log):
-    cmd = [os.path.join(venv, "bin", "gunicorn"), "--workers", "2", "--timeout", "120",
-           "--bind", "127.0.0.1:%d" % port, "--chdir", os.path.join(root, "minitwit"), "wsgi:app"]
+    # The study's settings come from the one gunicorn configuration, as for every launcher.
+    cmd = [os.path.join(venv, "bin", "gunicorn"), "-c", os.path.join(root, "minitwit", "gunicorn.conf.py"),
+           "--bind", "127.0.0.1:%d" % port]
     env = dict(os.environ, MINITWIT_DB=db, MINITWIT_SEED=seed_sql)
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
     deadline = time.time() + 60
