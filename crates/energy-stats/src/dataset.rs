@@ -5,34 +5,9 @@
 use std::path::PathBuf;
 
 use records::RunRecord;
+pub use records::Source;
 
 use crate::trace::{TraceSummary, STUDY_RATE_HZ};
-
-/// Where a run's power number came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Source {
-    /// A run record (`runs.jsonl` or a JSON Lines table).
-    RunRecord,
-    /// The study's controller log.
-    Log,
-    /// A CSV table of runs.
-    Table,
-    /// The trace alone (duration = samples / rate).
-    Trace,
-}
-
-impl Source {
-    /// The name in the per-run table, as serde writes it: `run-record`, `log`, `table`, `trace`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::RunRecord => "run-record",
-            Source::Log => "log",
-            Source::Table => "table",
-            Source::Trace => "trace",
-        }
-    }
-}
 
 /// One run as the analysis sees it.
 #[derive(Debug, Clone)]
@@ -197,16 +172,5 @@ mod tests {
         let mut l = vec!["pypy3.9", "3.10", "zzz", "3.9", "3.8", "3.13"];
         l.sort_by_key(|s| label_key(s));
         assert_eq!(l, vec!["3.8", "3.9", "3.10", "3.13", "pypy3.9", "zzz"]);
-    }
-
-    #[test]
-    fn source_names_are_the_serialised_names() {
-        for s in [Source::RunRecord, Source::Log, Source::Table, Source::Trace] {
-            // A new variant stops this match compiling until it is added to the list above.
-            match s {
-                Source::RunRecord | Source::Log | Source::Table | Source::Trace => {}
-            }
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
     }
 }

@@ -20,7 +20,7 @@
 //! - `logtxt.rs`, `trace.rs`: the study's controller log and power traces.
 //! - `loader.rs`, `cache.rs`: traces read on every core, and the cache of decoded traces.
 //! - `report/`: the report model and its JSON, Markdown, LaTeX, CSV and headline renderings.
-//! - `runs.rs`: the per-run table, [`runs::RunRow`], which reads back as an input.
+//! - `runs.rs`: the per-run table of [`records::RunRow`]s (JSON Lines, CSV), which reads back as an input.
 //! - `app.rs`: the validated [`app::Config`] and the command it runs (`main.rs` is clap only).
 //! - `plot.rs`: the figures (SVG, PNG).
 //! - `golden.rs` (tests only): the SciPy-parity fixtures, to 1e-9.

@@ -9,15 +9,12 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use records::{run_row_schema, RowStatus, RunRow};
 
-use crate::dataset::{Dataset, Run, Source};
+use crate::dataset::{Dataset, Run};
 use crate::numeric::finite;
 use crate::table::existing_trace;
 use crate::trace::STUDY_RATE_HZ;
-
-/// The `schema` tag of a [`RunRow`] written as JSON Lines.
-pub const RUN_ROW_SCHEMA: &str = "energy-stats-run/1";
 
 /// The columns of the CSV table, in order: a row's fields without `schema`.
 pub const CSV_COLUMNS: [&str; 17] = [
@@ -40,86 +37,10 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "sample_rate_hz",
 ];
 
-/// What a row is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RowStatus {
-    /// A usable run.
-    Ok,
-    /// A run left out; `reason` says why.
-    Failed,
-    /// A warm-up run (run 0), left out of the statistics by default.
-    Warmup,
-    /// An idle-baseline recording (`baseline.jsonl`); `reason` is set when it failed.
-    Baseline,
-}
-
-impl RowStatus {
-    /// The name in the table.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RowStatus::Ok => "ok",
-            RowStatus::Failed => "failed",
-            RowStatus::Warmup => "warmup",
-            RowStatus::Baseline => "baseline",
-        }
-    }
-}
-
-fn row_schema() -> String {
-    RUN_ROW_SCHEMA.to_owned()
-}
-
-/// One row of the per-run table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRow {
-    /// [`RUN_ROW_SCHEMA`] (JSON Lines only; a CSV table has no such column).
-    #[serde(default = "row_schema")]
-    pub schema: String,
-    /// Group label.
-    pub label: String,
-    /// Run index (0 = warm-up).
-    pub run: u32,
-    /// `ok`, `failed`, `warmup` or `baseline`.
-    pub status: RowStatus,
-    /// Mean power (W).
-    pub power_avg_w: Option<f64>,
-    /// Scenario time (s).
-    pub duration_s: Option<f64>,
-    /// Energy, power × time (J).
-    pub energy_j: Option<f64>,
-    /// Mean of the trace (W), when the trace was read.
-    pub trace_power_avg_w: Option<f64>,
-    /// Σ P·Δt over the trace (J), when the trace was read.
-    pub trace_energy_j: Option<f64>,
-    /// Samples in the trace.
-    pub samples: Option<u64>,
-    /// HTTP requests of the load, when the run record says.
-    pub requests: Option<u64>,
-    /// Energy per request (J), when the request count is known.
-    pub energy_per_request_j: Option<f64>,
-    /// Where the power number came from.
-    pub source: Source,
-    /// File and line the run was read from.
-    pub origin: String,
-    /// Whether the power was modelled, not measured.
-    pub modelled: bool,
-    /// Why the run failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The run's trace file, an absolute path when the file was found (so the row reads back
-    /// from any directory), when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace: Option<String>,
-    /// Sample rate of the trace (Hz), which its Σ P·Δt depends on.
-    #[serde(default)]
-    pub sample_rate_hz: Option<f64>,
-}
-
 /// The row of one run (`baseline`: an idle-baseline run).
 pub fn row(r: &Run, baseline: bool) -> RunRow {
     RunRow {
-        schema: row_schema(),
+        schema: run_row_schema(),
         label: r.label.clone(),
         run: r.run,
         status: if baseline {
@@ -153,40 +74,38 @@ pub fn row(r: &Run, baseline: bool) -> RunRow {
     }
 }
 
-impl RunRow {
-    /// The run this row was written from, and whether it is an idle-baseline run. Its trace
-    /// path is resolved against `file`'s folder (`None`: stdin, the current directory); the
-    /// trace itself is read again, with the other runs' traces.
-    pub fn into_run(self, file: Option<&Path>) -> (Run, bool) {
-        let trace = self
-            .trace
-            .as_deref()
-            .map(|t| records::trace_path(file, t))
-            .and_then(|t| existing_trace(t, &self.origin));
-        let failed = match (self.status, self.reason) {
-            (RowStatus::Failed, reason) => Some(reason.unwrap_or_else(|| "failed".into())),
-            (_, reason) => reason,
-        };
-        let run = Run {
-            label: self.label,
-            run: self.run,
-            power_w: self.power_avg_w.unwrap_or(f64::NAN),
-            duration_s: self.duration_s.unwrap_or(f64::NAN),
-            energy_j: self.energy_j.unwrap_or(f64::NAN),
-            source: self.source,
-            origin: self.origin,
-            trace,
-            trace_summary: None,
-            sample_rate_hz: self
-                .sample_rate_hz
-                .filter(|r| *r > 0.0)
-                .unwrap_or(STUDY_RATE_HZ),
-            failed,
-            modelled: self.modelled,
-            requests: self.requests,
-        };
-        (run, self.status == RowStatus::Baseline)
-    }
+/// The run a row was written from, and whether it is an idle-baseline run. Its trace path is
+/// resolved against `file`'s folder (`None`: stdin, the current directory); the trace itself
+/// is read again, with the other runs' traces.
+pub fn row_into_run(row: RunRow, file: Option<&Path>) -> (Run, bool) {
+    let trace = row
+        .trace
+        .as_deref()
+        .map(|t| records::trace_path(file, t))
+        .and_then(|t| existing_trace(t, &row.origin));
+    let failed = match (row.status, row.reason) {
+        (RowStatus::Failed, reason) => Some(reason.unwrap_or_else(|| "failed".into())),
+        (_, reason) => reason,
+    };
+    let run = Run {
+        label: row.label,
+        run: row.run,
+        power_w: row.power_avg_w.unwrap_or(f64::NAN),
+        duration_s: row.duration_s.unwrap_or(f64::NAN),
+        energy_j: row.energy_j.unwrap_or(f64::NAN),
+        source: row.source,
+        origin: row.origin,
+        trace,
+        trace_summary: None,
+        sample_rate_hz: row
+            .sample_rate_hz
+            .filter(|r| *r > 0.0)
+            .unwrap_or(STUDY_RATE_HZ),
+        failed,
+        modelled: row.modelled,
+        requests: row.requests,
+    };
+    (run, row.status == RowStatus::Baseline)
 }
 
 /// Every row: the groups' runs in group and run order, then the baseline runs.
@@ -246,7 +165,7 @@ pub fn write_csv<W: Write + ?Sized>(data: &Dataset, out: &mut W) -> io::Result<(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::dataset::Group;
+    use crate::dataset::{Group, Source};
     use crate::input::ReadOptions;
     use crate::table::{read_table_text, Runs};
     use proptest::prelude::*;
@@ -319,21 +238,9 @@ mod tests {
     }
 
     #[test]
-    fn status_names_are_the_serialised_names() {
-        for s in [
-            RowStatus::Ok,
-            RowStatus::Failed,
-            RowStatus::Warmup,
-            RowStatus::Baseline,
-        ] {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-    }
-
-    #[test]
     fn csv_columns_are_the_row_fields_after_schema() {
         let r = RunRow {
-            schema: row_schema(),
+            schema: run_row_schema(),
             label: "x".into(),
             run: 1,
             status: RowStatus::Ok,

@@ -1,7 +1,7 @@
 //! Run tables: a stream of runs given as a file or on stdin, as JSON Lines or CSV.
 //!
 //! JSON Lines may mix run records (`"schema": "run/1"`, what `otii-capture` writes) and the
-//! rows `energy-stats runs` writes (`"schema": "energy-stats-run/1"`, [`crate::runs::RunRow`]);
+//! rows `energy-stats runs` writes (`"schema": "energy-stats-run/1"`, [`records::RunRow`]);
 //! each line is read by its tag. A CSV table is either the one `energy-stats runs --format csv`
 //! writes (it has `status`, `source` and `origin` columns; read back without loss) or any table
 //! with `label`, `power_w` (or `power_avg_w`) and `duration_s` and optionally `run`. CSV is read
@@ -18,8 +18,9 @@ use records::{RecordError, RunRecord, Status, Versioned};
 
 use crate::dataset::{Run, Source};
 use crate::input::{io_err, InputError, ReadOptions};
-use crate::runs::{RunRow, RUN_ROW_SCHEMA};
+use crate::runs::row_into_run;
 use crate::trace::STUDY_RATE_HZ;
+use records::{RunRow, RUN_ROW_SCHEMA};
 
 /// Runs read so far: those of the groups and the idle-baseline ones.
 #[derive(Debug, Default)]
@@ -123,7 +124,7 @@ fn read_jsonl<R: BufRead>(
         let read = match tag.as_ref().map(Option::as_deref) {
             Ok(Some(RUN_ROW_SCHEMA)) => serde_json::from_str::<RunRow>(text)
                 .map_err(parse)
-                .map(|row| row.into_run(record_file)),
+                .map(|row| row_into_run(row, record_file)),
             Ok(Some(s)) if s != RunRecord::SCHEMA => Err(RecordError::Schema {
                 source_name: name.to_string(),
                 line: line_no,
@@ -205,7 +206,7 @@ fn read_csv(
     {
         for row in rdr.deserialize::<RunRow>() {
             match row {
-                Ok(row) => match row.into_run(file) {
+                Ok(row) => match row_into_run(row, file) {
                     (run, false) => out.runs.push(run),
                     (run, true) => out.baseline.push(run),
                 },

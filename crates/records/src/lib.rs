@@ -29,6 +29,8 @@
 //! - `layout.rs`: the results folder layout: [`ResultsDir`], [`GroupDir`] (every path of a group
 //!   folder), [`group_folder`] and [`group_label`] (the study's folder per interpreter),
 //!   [`is_trace_file`], and [`trace_path`], how a record's trace path is resolved.
+//! - `row.rs`: [`RunRow`] (with [`RowStatus`], [`Source`]), the per-run table `energy-stats
+//!   runs` writes and its `report -`, `plot -` and `runs -` read back.
 
 mod atomic;
 mod chain;
@@ -37,6 +39,7 @@ mod layout;
 mod load;
 mod pipe;
 mod request;
+mod row;
 mod run;
 
 pub use atomic::AtomicFile;
@@ -46,6 +49,7 @@ pub use layout::{group_folder, group_label, is_trace_file, trace_path, GroupDir,
 pub use load::{AgentResult, Latency, LoadLine, LoadReading, UserResult, LOAD_SCHEMA};
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
+pub use row::{run_row_schema, RowStatus, RunRow, Source, RUN_ROW_SCHEMA};
 pub use run::{LoadSummary, Meter, MeterStats, RunRecord, Status, RUN_SCHEMA};
 
 /// A record type that carries a `schema` version tag.
