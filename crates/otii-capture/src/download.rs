@@ -6,14 +6,31 @@
 //! chunks whatever the length of the recording, and the file grows as data arrives.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, ClientError, RecordingInfo};
+use otii_protocol::reply::RecordingInfo;
+use otii_protocol::Channel;
+use procs::Interrupt;
+
+use crate::client::{Client, ClientError};
 use crate::trace::{TraceFile, TraceWriter, WriteTimings, XzSettings};
 
 /// Values per data request (the reference client's chunk size).
 pub const DEFAULT_CHUNK: u64 = 40_000;
+
+/// What to download and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetch {
+    /// Channels, in CSV column order (the study: `mc`, `mv`, `mp`).
+    pub channels: Vec<Channel>,
+    /// Output directory of traces.
+    pub out_dir: PathBuf,
+    /// Values per data request.
+    pub chunk: u64,
+    /// Compression.
+    pub xz: XzSettings,
+}
 
 /// Why a download failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +42,7 @@ pub enum DownloadError {
     #[error("download of channel {channel} failed at sample {index} of {total}: {source}")]
     Chunk {
         /// The channel being fetched.
-        channel: String,
+        channel: Channel,
         /// The first sample of the chunk that failed.
         index: u64,
         /// The channel's sample count.
@@ -48,7 +65,7 @@ pub enum DownloadError {
     Interrupted(u64),
     /// The recording has no data on a channel.
     #[error("channel {0} of the recording has no samples (was it enabled before the recording started?)")]
-    Empty(String),
+    Empty(Channel),
 }
 
 /// Per-channel statistics computed from the downloaded samples.
@@ -112,7 +129,7 @@ pub struct Download {
     /// Sample rate of the first channel, per second.
     pub rate_hz: f64,
     /// Statistics of each channel's samples, in the order of the channels asked for.
-    pub stats: Vec<(String, SampleStats)>,
+    pub stats: Vec<(Channel, SampleStats)>,
     /// Σ P·Δt over the power channel, J, when `mp` was downloaded.
     pub trace_energy_j: Option<f64>,
     /// Per-channel counts when the channels did not have the same number of samples (the
@@ -128,29 +145,49 @@ pub fn trace_file_name(recording: &RecordingInfo) -> String {
     format!("{}.csv.xz", recording.name.replace(['/', '\0'], "_"))
 }
 
-/// Downloads every sample of `channels` of `recording` into `dir/<name>.csv.xz`.
+impl Download {
+    /// The statistics of `channel`'s samples, when it was downloaded.
+    pub fn stats_of(&self, channel: Channel) -> Option<SampleStats> {
+        self.stats
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map(|(_, s)| *s)
+    }
+}
+
+/// Downloads every sample of `fetch.channels` of `recording` into
+/// `fetch.out_dir/<name>.csv.xz`. Once `interrupt` is set no further chunk is asked for and
+/// the temporary file is removed.
 pub fn download<S: Read + Write>(
     client: &mut Client<S>,
     device: &str,
     recording: &RecordingInfo,
-    channels: &[String],
-    dir: &Path,
-    chunk: u64,
-    xz: XzSettings,
+    fetch: &Fetch,
+    interrupt: &Interrupt,
 ) -> Result<Download, DownloadError> {
+    let Fetch {
+        channels,
+        out_dir: dir,
+        chunk,
+        xz,
+    } = fetch;
+    let (chunk, xz) = (*chunk, *xz);
     let started = Instant::now();
     let mut protocol = Duration::ZERO;
     let id = recording.recording_id;
     let t = Instant::now();
     let mut counts = Vec::with_capacity(channels.len());
-    for ch in channels {
+    for &ch in channels {
         let n = client.data_count(id, device, ch)?;
         if n == 0 {
-            return Err(DownloadError::Empty(ch.clone()));
+            return Err(DownloadError::Empty(ch));
         }
         counts.push(n);
     }
-    let info = client.channel_info(id, device, &channels[0])?;
+    let first = *channels
+        .first()
+        .ok_or_else(|| ClientError::protocol("(download)", "no channel to download"))?;
+    let info = client.channel_info(id, device, first)?;
     protocol += t.elapsed();
     let total = counts.iter().copied().min().unwrap_or(0);
     let uneven = counts.iter().any(|&c| c != total).then(|| counts.clone());
@@ -166,17 +203,17 @@ pub fn download<S: Read + Write>(
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); channels.len()];
     let mut index = 0;
     while index < total {
-        if crate::interrupted() {
+        if interrupt.is_set() {
             return Err(DownloadError::Interrupted(index));
         }
         let n = chunk.min(total - index);
         let t = Instant::now();
-        for (c, ch) in channels.iter().enumerate() {
+        for (c, &ch) in channels.iter().enumerate() {
             let data =
                 client
                     .data(id, device, ch, index, n)
                     .map_err(|source| DownloadError::Chunk {
-                        channel: ch.clone(),
+                        channel: ch,
                         index,
                         total,
                         source,
@@ -195,7 +232,7 @@ pub fn download<S: Read + Write>(
     let trace = writer.finish().map_err(io_err)?;
     let trace_energy_j = channels
         .iter()
-        .position(|c| c == "mp")
+        .position(|&c| c == Channel::MainPower)
         .map(|k| stats[k].sum / info.sample_rate);
     Ok(Download {
         timings: Timings {
@@ -207,7 +244,7 @@ pub fn download<S: Read + Write>(
         file_name,
         samples: total,
         rate_hz: info.sample_rate,
-        stats: channels.iter().cloned().zip(stats).collect(),
+        stats: channels.iter().copied().zip(stats).collect(),
         trace_energy_j,
         uneven_counts: uneven,
     })

@@ -3,47 +3,38 @@
 //! Works against a real Otii 3 application driving an Arc, or against `otii-sim`; the
 //! greeting tells which, and run records say so (`meter: otii` or `otii-sim` with the power
 //! model). Traces are written in the study's exact layout (`<recording name>.csv.xz`, CSV as
-//! pandas wrote it) while the data arrives, under a temporary name until complete.
+//! pandas wrote it) while the data arrives, under a temporary name until complete. The
+//! protocol itself (channels, limits, framing, messages) is the `otii-protocol` crate's,
+//! shared with the simulator `otii-sim`.
 //!
 //! # Layout
-//! - `client.rs`: [`Client`], the typed protocol client over any `Read + Write`, and
-//!   [`connect`] with retries.
-//! - `download.rs`: [`download()`]: all samples of a recording's channels, fetched chunk by chunk
-//!   in step and streamed into a trace; per-channel statistics on the way.
+//! - `app.rs`: [`run`], the program behind `main`: connect, reserve a licence, do the
+//!   [`Action`], print the run record.
+//! - `config.rs`: [`Config`] and [`Action`], the command line validated.
+//! - `client.rs`: [`Client`], the typed protocol client over any `Read + Write`; in `client/`,
+//!   [`connect`] with retries (`connect.rs`), the commands as methods (`calls.rs`) and
+//!   licensing (`license.rs`).
+//! - `record.rs`: a whole run ([`record()`]) and re-fetching ([`fetch_existing`]).
+//! - `command.rs`: the scenario command: run, its stdout kept and read for the load line.
+//! - `describe.rs`: the meter's statistics and the [`records::RunRecord`] of a run.
+//! - `download.rs`: [`download()`]: all samples of a recording's channels, fetched chunk by
+//!   chunk in step and streamed into a trace; per-channel statistics on the way.
 //! - `trace.rs`: [`TraceWriter`]: CSV rows into liblzma's multithreaded encoder.
 //! - `pyfloat.rs`: floats formatted exactly like Python's `repr` (pandas' CSV).
-//! - `record.rs`: a whole run ([`record()`]), re-fetching ([`fetch_existing`]), the run
-//!   record.
 
+mod app;
 pub mod client;
+pub mod command;
+pub mod config;
+pub mod describe;
 pub mod download;
 pub mod pyfloat;
 pub mod record;
 pub mod trace;
 
+pub use app::{peak_rss_bytes, run};
 pub use client::{connect, Client, ClientError, ConnectError, ServerInfo};
-pub use download::{download, Download, DownloadError, DEFAULT_CHUNK};
-pub use record::{fetch_existing, record, CaptureError, Fetch, RecordPlan, RunLabel, Which};
+pub use config::{Action, Config, ConfigError};
+pub use download::{download, Download, DownloadError, Fetch, DEFAULT_CHUNK};
+pub use record::{fetch_existing, record, CaptureError, RecordPlan, RunLabel, Which};
 pub use trace::{TraceWriter, XzSettings};
-
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Asks a running capture to stop at the next safe point (from a Ctrl-C handler): the
-/// recording is stopped, no download is started, a download under way is abandoned (its
-/// temporary file removed), and the run record says `interrupted`.
-pub fn request_interrupt() {
-    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Whether [`request_interrupt`] was called.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-/// Peak resident memory of this process so far, bytes (`VmHWM`), when the kernel says.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}

@@ -17,6 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use otii_protocol::Channel;
 use records::AtomicFile;
 use xz2::stream::{Check, MtStreamBuilder};
 use xz2::write::XzEncoder;
@@ -44,18 +45,19 @@ impl Default for XzSettings {
     }
 }
 
-/// The CSV column name of a channel, as the study's controller named its columns.
-pub fn column_name(channel: &str) -> String {
+/// The CSV column name of a channel, as the study's controller named its columns (the
+/// channels it did not name are their wire names in capitals).
+pub fn column_name(channel: Channel) -> String {
     match channel {
-        "mc" => "MAIN_CURRENT".into(),
-        "mv" => "MAIN_VOLTAGE".into(),
-        "mp" => "MAIN_POWER".into(),
-        "ac" => "ADC_CURRENT".into(),
-        "av" => "ADC_VOLTAGE".into(),
-        "ap" => "ADC_POWER".into(),
-        "vb" => "VBUS".into(),
-        "tp" => "TEMPERATURE".into(),
-        other => other.to_uppercase(),
+        Channel::MainCurrent => "MAIN_CURRENT".into(),
+        Channel::MainVoltage => "MAIN_VOLTAGE".into(),
+        Channel::MainPower => "MAIN_POWER".into(),
+        Channel::AdcCurrent => "ADC_CURRENT".into(),
+        Channel::AdcVoltage => "ADC_VOLTAGE".into(),
+        Channel::AdcPower => "ADC_POWER".into(),
+        Channel::Vbus => "VBUS".into(),
+        Channel::Temperature => "TEMPERATURE".into(),
+        other => other.name().to_uppercase(),
     }
 }
 
@@ -97,7 +99,7 @@ pub struct TraceFile {
 impl TraceWriter {
     /// Starts `dest` (written as a hidden temporary file until [`TraceWriter::finish`]) with
     /// the header for `channels`.
-    pub fn create(dest: &Path, channels: &[String], xz: XzSettings) -> io::Result<Self> {
+    pub fn create(dest: &Path, channels: &[Channel], xz: XzSettings) -> io::Result<Self> {
         let file = AtomicFile::create(dest)?;
         let stream = MtStreamBuilder::new()
             .preset(xz.preset)
@@ -116,7 +118,7 @@ impl TraceWriter {
             csv_bytes: 0,
             timings: WriteTimings::default(),
         };
-        for c in channels {
+        for &c in channels {
             w.line.push(',');
             w.line.push_str(&column_name(c));
         }
@@ -203,7 +205,7 @@ mod tests {
     fn writes_the_study_layout_and_standard_xz() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("2024-02-21 14:13:00.csv.xz");
-        let ch: Vec<String> = ["mc", "mv", "mp"].iter().map(|s| s.to_string()).collect();
+        let ch = otii_protocol::MAIN_CHANNELS;
         let mut w = TraceWriter::create(&dest, &ch, XzSettings::default()).unwrap();
         assert!(
             !dest.exists(),
@@ -236,7 +238,8 @@ mod tests {
     fn dropped_writer_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("x.csv.xz");
-        let mut w = TraceWriter::create(&dest, &["mp".to_string()], XzSettings::default()).unwrap();
+        let mut w =
+            TraceWriter::create(&dest, &[Channel::MainPower], XzSettings::default()).unwrap();
         w.write_rows(&[&[1.0, 2.0]]).unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -248,7 +251,8 @@ mod tests {
         let dest = dir.path().join("big.csv.xz");
         let n = 120_000;
         let col: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
-        let mut w = TraceWriter::create(&dest, &["mp".to_string()], XzSettings::default()).unwrap();
+        let mut w =
+            TraceWriter::create(&dest, &[Channel::MainPower], XzSettings::default()).unwrap();
         w.write_rows(&[&col]).unwrap();
         w.finish().unwrap();
         let mut text = String::new();

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use otii_capture::{connect, download, XzSettings};
+use otii_capture::{connect, download, Fetch, XzSettings};
+use otii_protocol::{Channel, MAIN_CHANNELS};
 use otii_sim::{Config, Fault, Server, ServerHandle};
 use records::{Meter, RunRecord, Status};
 
@@ -54,10 +55,6 @@ fn files(dir: &Path) -> Vec<String> {
     v
 }
 
-fn main_channels() -> Vec<String> {
-    ["mc", "mv", "mp"].iter().map(|s| s.to_string()).collect()
-}
-
 fn parse_record(stdout: &[u8]) -> RunRecord {
     let text = String::from_utf8_lossy(stdout);
     let lines: Vec<&str> = text.lines().collect();
@@ -77,14 +74,18 @@ fn download_streams_the_study_layout_with_exact_values() {
     let dev = c.devices(1.0).unwrap().remove(0);
     let rec = c.last_recording(1).unwrap().unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let fetch = Fetch {
+        channels: MAIN_CHANNELS.to_vec(),
+        out_dir: dir.path().to_owned(),
+        chunk: 40_000,
+        xz: XzSettings::default(),
+    };
     let dl = download(
         &mut c,
         &dev.device_id,
         &rec,
-        &main_channels(),
-        dir.path(),
-        40_000,
-        XzSettings::default(),
+        &fetch,
+        &procs::Interrupt::new(),
     )
     .unwrap();
     assert_eq!(dl.samples, 50_000);
@@ -95,7 +96,13 @@ fn download_streams_the_study_layout_with_exact_values() {
     assert_eq!(lines.next(), Some(",MAIN_CURRENT,MAIN_VOLTAGE,MAIN_POWER"));
     // The trace holds exactly what the server sent, row by row.
     let mp = c
-        .data(rec.recording_id, &dev.device_id, "mp", 0, 50_000)
+        .data(
+            rec.recording_id,
+            &dev.device_id,
+            Channel::MainPower,
+            0,
+            50_000,
+        )
         .unwrap()
         .values;
     let mut sum = 0.0;
@@ -116,10 +123,16 @@ fn download_streams_the_study_layout_with_exact_values() {
     assert!((dl.stats[2].1.mean() - mean).abs() < 1e-12);
     // The meter's own statistics agree with the samples.
     let info = c
-        .channel_info(rec.recording_id, &dev.device_id, "mp")
+        .channel_info(rec.recording_id, &dev.device_id, Channel::MainPower)
         .unwrap();
     let st = c
-        .channel_statistics(rec.recording_id, &dev.device_id, "mp", info.from, info.to)
+        .channel_statistics(
+            rec.recording_id,
+            &dev.device_id,
+            Channel::MainPower,
+            info.from,
+            info.to,
+        )
         .unwrap();
     assert!(
         (st.average - mean).abs() < 1e-12
@@ -502,8 +515,14 @@ fn configure_sets_channels_and_rate_on_the_first_device() {
         .stderr(predicates::str::contains("mc,vb enabled at 2000 Hz"));
     let mut c = connect(&addr, Duration::from_secs(5)).unwrap();
     let dev = c.devices(1.0).unwrap().remove(0);
-    assert_eq!(c.sample_rate(&dev.device_id, "vb").unwrap(), 2000.0);
-    assert_eq!(c.sample_rate(&dev.device_id, "mv").unwrap(), 1000.0);
+    assert_eq!(
+        c.sample_rate(&dev.device_id, Channel::Vbus).unwrap(),
+        2000.0
+    );
+    assert_eq!(
+        c.sample_rate(&dev.device_id, Channel::MainVoltage).unwrap(),
+        1000.0
+    );
     bin()
         .args(["--otii", &addr, "configure", "--rate", "60000"])
         .assert()
