@@ -208,6 +208,35 @@ mod tests {
         assert_eq!(back, msg);
     }
 
+    proptest::proptest! {
+        /// Any messages, whatever their text (line breaks included), written one after the
+        /// other and read back in reads of any size, come out whole and in order.
+        #[test]
+        fn any_messages_survive_any_read_sizes(
+            texts in proptest::collection::vec(".*", 0..8),
+            step in 1usize..64,
+        ) {
+            let sent: Vec<Value> = texts
+                .iter()
+                .map(|t| json!({"type": "response", "data": {"text": t}}))
+                .collect();
+            let mut stream = Vec::new();
+            for m in &sent {
+                write_message(&mut stream, m).unwrap();
+            }
+            let mut r = FrameReader::new(
+                BufReader::with_capacity(8, Trickle { data: stream, at: 0, step }),
+                1 << 20,
+            );
+            let mut buf = Vec::new();
+            let mut got = Vec::new();
+            while r.read_frame(&mut buf).unwrap() == Frame::Line {
+                got.push(serde_json::from_slice::<Value>(trim_terminator(&buf)).unwrap());
+            }
+            proptest::prop_assert_eq!(got, sent);
+        }
+    }
+
     #[test]
     fn trim_terminator_drops_only_line_ends() {
         assert_eq!(trim_terminator(b"{}\r\n"), b"{}");
