@@ -1,15 +1,19 @@
-//! What the `experiment` command does, from a validated [`Task`]: print a plan, or run the
-//! experiment (interpreter venvs, the server, the meter, then [`crate::run`]).
+//! What the `experiment` command does, from a validated [`Task`]: print a plan, list the local
+//! interpreters, or run the experiment (interpreter venvs, the server, the meter, then
+//! [`crate::run`]).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use procs::{Exit, Interrupt, OwnedChild};
 
+use crate::discover::Places;
+use crate::interpreters::{find, table, Found, Interpreter};
 use crate::runner::{run, Config};
 use crate::server::{LocalServer, ProvisionedServer, Server};
 use crate::sim::start_sim;
-use crate::venv::{ensure_venv, interpreter_label};
+use crate::venv::ensure_venv;
 use crate::{Order, Plan};
 
 /// One validated invocation.
@@ -26,8 +30,34 @@ pub enum Task {
         /// Seed of the shuffled order.
         seed: u64,
     },
+    /// List the local interpreters: found, chosen, skipped and why.
+    Interpreters(ListSetup),
     /// Run or resume the experiment.
     Run(Box<RunSetup>),
+}
+
+/// What `experiment interpreters` prints and does.
+#[derive(Debug)]
+pub struct ListSetup {
+    /// Interpreters the user names (paths, labels of found ones, commands on PATH).
+    pub wanted: Vec<String>,
+    /// Only the short demo's pair: the oldest and newest CPython of the selection.
+    pub quick: bool,
+    /// What goes to stdout.
+    pub format: ListFormat,
+    /// Make each chosen interpreter's venv with MiniTwit's pins: (venv folder, MiniTwit folder).
+    pub install: Option<(PathBuf, PathBuf)>,
+}
+
+/// The output of `experiment interpreters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    /// A table for people.
+    Table,
+    /// JSON Lines: one `{"type":"interpreter",…}` or `{"type":"skipped",…}` per line.
+    Json,
+    /// The chosen labels, one per line (for the Makefile's `INTERPRETERS`).
+    Labels,
 }
 
 /// An experiment to run: the runner's configuration and where MiniTwit runs.
@@ -61,7 +91,8 @@ pub enum ServerSetup {
 pub struct LocalSetup {
     /// Interpreters given with their venvs: label → venv.
     pub interpreters: Vec<(String, PathBuf)>,
-    /// Interpreter executables whose label is asked from them and whose venv is made if missing.
+    /// Interpreters named by path, by the label `experiment interpreters` gives them, or as a
+    /// command on PATH; their venvs are made if missing.
     pub pythons: Vec<String>,
     /// Where the per-interpreter venvs live.
     pub venv_dir: PathBuf,
@@ -88,8 +119,75 @@ pub fn execute(task: Task, interrupt: &Interrupt) -> Result<Exit> {
             println!("{}", serde_json::to_string_pretty(&plan)?);
             Ok(Exit::Success)
         }
+        Task::Interpreters(setup) => list_interpreters(&setup),
         Task::Run(setup) => run_experiment(*setup, interrupt),
     }
+}
+
+fn list_interpreters(setup: &ListSetup) -> Result<Exit> {
+    let mut found = find(&Places::from_env(), &setup.wanted).map_err(usage)?;
+    if setup.quick {
+        found.chosen = found.quick().iter().map(|i| i.path.clone()).collect();
+    }
+    let chosen: Vec<Interpreter> = found.selection().into_iter().cloned().collect();
+    let mut out = String::new();
+    match setup.format {
+        ListFormat::Table => out = table(&found),
+        ListFormat::Labels => chosen.iter().for_each(|i| {
+            out.push_str(&i.label);
+            out.push('\n');
+        }),
+        ListFormat::Json => out = json_lines(&found)?,
+    }
+    // A closed stdout (`| head`) ends here as success, through procs::main.
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    drop(stdout);
+    if let Some((venv_dir, minitwit)) = &setup.install {
+        let req = minitwit.join("requirements.txt");
+        for i in &chosen {
+            let venv = ensure_venv(&i.path, &i.label, venv_dir, &req)?;
+            eprintln!("experiment: {} ready in {}", i.label, venv.display());
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// A name the user gave that is no interpreter is a usage error (exit 2).
+fn usage(e: impl std::fmt::Display) -> anyhow::Error {
+    procs::UsageError(e.to_string()).into()
+}
+
+fn json_lines(found: &Found) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct Line<'a, T> {
+        r#type: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        chosen: Option<bool>,
+        #[serde(flatten)]
+        data: &'a T,
+    }
+    let mut out = String::new();
+    let selection = found.selection();
+    for i in &found.interpreters {
+        let chosen = selection.iter().any(|c| c.path == i.path);
+        out.push_str(&serde_json::to_string(&Line {
+            r#type: "interpreter",
+            chosen: Some(chosen),
+            data: i,
+        })?);
+        out.push('\n');
+    }
+    for k in &found.skipped {
+        out.push_str(&serde_json::to_string(&Line {
+            r#type: "skipped",
+            chosen: None,
+            data: k,
+        })?);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 fn run_experiment(setup: RunSetup, interrupt: &Interrupt) -> Result<Exit> {
@@ -151,19 +249,26 @@ fn run_experiment(setup: RunSetup, interrupt: &Interrupt) -> Result<Exit> {
     Ok(Exit::from_ok(outcome.failed.is_empty(), interrupt))
 }
 
-/// The interpreters given with a venv, then those given as executables (their venv made if
+/// The interpreters given with a venv, then those named by `--python` (their venv made if
 /// missing), each label once.
 fn local_interpreters(local: &LocalSetup) -> Result<Vec<(String, PathBuf)>> {
     let mut interpreters = local.interpreters.clone();
-    for py in &local.pythons {
-        let label = interpreter_label(py)?;
-        if interpreters.iter().any(|(l, _)| *l == label) {
-            eprintln!("experiment: {py} is {label} again; skipped");
+    if local.pythons.is_empty() {
+        return Ok(interpreters);
+    }
+    let found = find(&Places::from_env(), &local.pythons).map_err(usage)?;
+    for i in found.selection() {
+        if interpreters.iter().any(|(l, _)| *l == i.label) {
+            eprintln!(
+                "experiment: {} is {} again; skipped",
+                i.path.display(),
+                i.label
+            );
             continue;
         }
         let req = local.minitwit.join("requirements.txt");
-        let venv = ensure_venv(py, &label, &local.venv_dir, &req)?;
-        interpreters.push((label, venv));
+        let venv = ensure_venv(&i.path, &i.label, &local.venv_dir, &req)?;
+        interpreters.push((i.label.clone(), venv));
     }
     Ok(interpreters)
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
-use experiment::{Config, Load, LocalSetup, Order, RunSetup, Scenario, ServerSetup, Task};
+use experiment::{
+    Config, ListFormat, ListSetup, Load, LocalSetup, Order, RunSetup, Scenario, ServerSetup, Task,
+};
 
 /// Runs the CPython energy experiment unattended: a reproducible plan of (interpreter, run)
 /// pairs, MiniTwit restarted only when the interpreter changes, discarded warm-up runs, an idle
@@ -26,6 +28,14 @@ pub struct Cli {
 enum Cmd {
     /// Print the run plan (JSON) for the given interpreters and order, without running it.
     Plan(PlanArgs),
+    /// List the local interpreters: every CPython and PyPy on PATH (python3.X, pypy3), under
+    /// pyenv's root (versions/*/bin) and from `uv python list --only-installed`, with their
+    /// labels; the ones skipped (too old for MiniTwit's pins, shims, duplicates) with why.
+    ///
+    /// Labels: one build per version gets the plain label (3.11, pypy3.9); other builds of that
+    /// version are named by where they live (3.11-debian, 3.11-uv), a second from the same place
+    /// by full version (3.11.7-pyenv).
+    Interpreters(ListArgs),
     /// Run (or resume) the experiment.
     Run(Box<RunArgs>),
 }
@@ -51,6 +61,30 @@ struct PlanArgs {
     labels: Vec<String>,
     #[command(flatten)]
     order: OrderArgs,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// An interpreter to choose (repeat): a path, a label this command shows, or a command on
+    /// PATH. Without any, every interpreter found is chosen.
+    #[arg(long = "python", value_name = "EXE|LABEL")]
+    pythons: Vec<String>,
+    /// Choose only the short demo's two: the oldest and the newest CPython of the choice.
+    #[arg(long)]
+    quick: bool,
+    /// Output on stdout: table, json (JSON Lines, one line per interpreter or skipped
+    /// candidate) or labels (the chosen labels, one per line).
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "labels"])]
+    format: String,
+    /// Also make each chosen interpreter's venv with MiniTwit's pins (as `run` does).
+    #[arg(long)]
+    install: bool,
+    /// With --install: where the per-interpreter venvs live.
+    #[arg(long, default_value = ".venv-minitwit", value_name = "DIR")]
+    venv_dir: PathBuf,
+    /// With --install: the MiniTwit folder (its requirements.txt).
+    #[arg(long, default_value = "minitwit", value_name = "DIR")]
+    minitwit: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -103,10 +137,10 @@ struct RunArgs {
     /// Local server: LABEL=VENV, an interpreter and its venv with MiniTwit's pins (repeat).
     #[arg(long = "interpreter", value_name = "LABEL=VENV")]
     interpreters: Vec<String>,
-    /// Local server: an interpreter executable (repeat), e.g. python3.11 or pypy3. Its label
-    /// (3.11, pypy3.9) is asked from it, and a venv with MiniTwit's pins is made in --venv-dir
-    /// if missing.
-    #[arg(long = "python", value_name = "EXE")]
+    /// Local server: an interpreter (repeat): a path, a command on PATH (python3.11, pypy3) or
+    /// a label `experiment interpreters` shows (3.8, 3.11-debian, pypy3.9). Its label is the
+    /// one that command shows, and a venv with MiniTwit's pins is made in --venv-dir if missing.
+    #[arg(long = "python", value_name = "EXE|LABEL")]
     pythons: Vec<String>,
     /// Local server: where the per-interpreter venvs live.
     #[arg(long, default_value = ".venv-minitwit", value_name = "DIR")]
@@ -150,6 +184,16 @@ impl TryFrom<Cli> for Task {
                 order: a.order.order,
                 seed: a.order.seed,
             },
+            Cmd::Interpreters(a) => Task::Interpreters(ListSetup {
+                wanted: a.pythons,
+                quick: a.quick,
+                format: match a.format.as_str() {
+                    "json" => ListFormat::Json,
+                    "labels" => ListFormat::Labels,
+                    _ => ListFormat::Table,
+                },
+                install: a.install.then_some((a.venv_dir, a.minitwit)),
+            }),
             Cmd::Run(a) => Task::Run(Box::new(run_setup(*a)?)),
         })
     }

@@ -16,7 +16,11 @@
 //!
 //! # Layout
 //! - `app.rs`: [`Task`], [`execute`]: what the command does, from a validated task: the plan,
-//!   or the run with its server and meter.
+//!   the interpreter list, or the run with its server and meter.
+//! - `discover.rs`: [`Places`]: where interpreters are looked for (PATH, pyenv, uv, the user's
+//!   names) and what each says it is when asked.
+//! - `interpreters.rs`: [`find`], [`Interpreter`]: the usable ones (too old ones skipped with
+//!   the reason), their unique labels (`3.11`, `3.11-debian`, `pypy3.9`), the user's choice.
 //! - `plan.rs`: [`Plan`], [`Order`]: the reproducible run order.
 //! - `runner.rs`: [`run`], [`Config`]: the loop, resume, re-queueing and progress.
 //! - `tools.rs`: [`Scenario`], [`Load`]: the command lines of otii-capture and minitwit-load,
@@ -30,6 +34,8 @@
 
 mod app;
 mod check;
+mod discover;
+mod interpreters;
 mod plan;
 mod runner;
 mod server;
@@ -38,11 +44,13 @@ mod store;
 mod tools;
 mod venv;
 
-pub use app::{execute, LocalSetup, RunSetup, ServerSetup, Task};
+pub use app::{execute, ListFormat, ListSetup, LocalSetup, RunSetup, ServerSetup, Task};
 pub use check::expected_statuses;
+pub use discover::{FoundBy, Places, Skipped};
+pub use interpreters::{find, Found, Interpreter, InterpreterError, MIN_PYTHON};
 pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
 pub use runner::{run, Config, Interrupted, Outcome};
 pub use server::{LocalServer, ProvisionedServer, Server};
 pub use store::Store;
 pub use tools::{Load, Scenario};
-pub use venv::{ensure_venv, interpreter_label};
+pub use venv::ensure_venv;
