@@ -87,7 +87,7 @@ impl Parser<'_> {
 
         let mut otii = Otii {
             address: String::new(),
-            port: 1905,
+            port: otii_protocol::DEFAULT_PORT,
         };
         match self.table(root, "otii", 1) {
             Some(t) => {
@@ -101,7 +101,7 @@ impl Parser<'_> {
                     }
                     otii.address = a;
                 }
-                otii.port = self.port(&t, "port", 1905);
+                otii.port = self.port(&t, "port", otii_protocol::DEFAULT_PORT);
             }
             None => self.problem(
                 1,
