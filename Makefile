@@ -1,6 +1,7 @@
 # cpython-energy — the pipeline and the developer commands.
 #
 #   make demo        the whole experiment on this machine (local MiniTwit, simulated Otii)
+#   make interpreters  the local Pythons the demo finds, their labels, what is skipped and why
 #   make test        every test: fmt, clippy, cargo tests, Python tests (what CI runs)
 #   make check       the same as make test
 #   make experiment  the study on a real testbed (INVENTORY=testbed.toml; docs/hardware.md)
@@ -59,7 +60,7 @@ PYPY_VENV := $(CURDIR)/.venv-pypy
         experiment-report FORCE
 
 help:
-	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # --- set-up -------------------------------------------------------------------------------
 
@@ -204,9 +205,11 @@ otii-sim: | $(STAMPS)/apt.stamp
 # --- the experiment on this machine: make demo ----------------------------------------------
 # Local MiniTwit under gunicorn per interpreter, otii-sim modelling power from gunicorn's CPU
 # use, minitwit-load as the three clients, then the analysis. Override e.g.
-#   make demo RUNS=5 INTERPRETERS="python3.11 pypy3" ORDER=interleaved SEED=7
-INTERPRETERS ?= $(shell for p in python3.8 python3.9 python3.10 python3.11 python3.12 python3.13 pypy3; do \
-                  $$p -c pass >/dev/null 2>&1 && echo $$p; done)
+#   make demo RUNS=5 INTERPRETERS="3.11 pypy3.9" ORDER=interleaved SEED=7
+# INTERPRETERS: labels that `make interpreters` shows, paths, or commands on PATH (python3.11).
+# By default every interpreter found (PATH, pyenv's versions, uv); QUICK=1 takes only the
+# oldest and the newest CPython of them. Expanded when the recipe runs, after `build`.
+INTERPRETERS ?= $(shell $(BIN)/experiment interpreters --format labels $(if $(QUICK),--quick))
 ORDER    ?= shuffled
 SEED     ?= 1
 WARMUP   ?= 1
@@ -247,6 +250,14 @@ report:
 
 clean-demo:
 	rm -rf $(DEMO)
+
+# Every local interpreter (PATH, pyenv, uv) with its label, and what is skipped and why; with
+# INTERPRETERS=… or QUICK=1, the demo's choice is marked. JSON Lines: experiment interpreters
+# --format json; their venvs made ahead of the demo: experiment interpreters --install.
+interpreters: | $(STAMPS)/apt.stamp
+	@$(CARGO) build --release --locked -p experiment
+	@$(BIN)/experiment interpreters $(if $(QUICK),--quick) \
+	  $(if $(filter command line environment,$(origin INTERPRETERS)),$(foreach p,$(INTERPRETERS),--python $(p)))
 
 # --- the experiment on a real testbed: make experiment --------------------------------------
 # Reads the inventory (docs/hardware.md, data/testbed.example.toml); results in $(OUT)/.
