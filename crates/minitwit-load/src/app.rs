@@ -15,7 +15,7 @@ use crate::agent::{self, AgentConfig};
 use crate::control;
 use crate::http::Timeouts;
 use crate::report::{self, Progress};
-use crate::runner::{self, LoadConfig};
+use crate::runner::{self, FollowFrom, LoadConfig};
 use crate::scenario::{Mode, STUDY_CYCLES};
 use crate::seed;
 use crate::url::HttpUrl;
@@ -71,8 +71,11 @@ pub struct ScenarioOptions {
     pub mode: Mode,
     /// Cycles of step 5 (`--cycles`).
     pub cycles: u32,
-    /// Seed of MiniTwit's seed data (`--seed`).
+    /// Seed of MiniTwit's generated seed data (`--seed`); ignored with `seed_sql`.
     pub seed: u64,
+    /// The seed SQL file MiniTwit was loaded with (`--seed-sql`): the users to follow are its
+    /// first 20 by `user_id`. Without it, the generated seed of `seed`.
+    pub seed_sql: Option<PathBuf>,
     /// Seconds allowed to open a TCP connection (`--connect-timeout`).
     pub connect_timeout_s: f64,
     /// Seconds allowed for one request's complete answer (`--timeout`).
@@ -121,12 +124,18 @@ pub fn load_config(
         (1..=users).map(|i| format!("{name}-{i}")).collect()
     };
     let run_id = run_id.unwrap_or_else(|| crate::default_run_id(&client, None));
+    let follow_from = match &s.seed_sql {
+        Some(path) => FollowFrom::SeedSql(path.clone()),
+        None => FollowFrom::Generated(s.seed),
+    };
+    let follow = follow_from.users()?;
     Ok(LoadConfig {
         server,
         users,
         mode: s.mode,
         cycles: s.cycles,
-        seed: s.seed,
+        follow,
+        follow_from,
         timeouts: timeouts(s.connect_timeout_s, s.timeout_s)?,
         run_id,
         client,

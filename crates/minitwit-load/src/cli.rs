@@ -20,6 +20,7 @@ Typical use:
   minitwit-load seed > seed.sql                          # the data MiniTwit's /cleardb loads
   minitwit-load reset --server http://127.0.0.1:5000     # GET /cleardb before each run
   minitwit-load run --server http://127.0.0.1:5000 --users 3 > requests.jsonl
+  minitwit-load run --server http://127.0.0.1:5000 --seed-sql dump.sql   # a server loaded with dump.sql
   minitwit-load agent --listen 0.0.0.0:5001 --server http://pi:5000 --log requests.jsonl
   minitwit-load trigger http://client1:5001/trigger http://client2:5001/trigger
 
@@ -57,8 +58,9 @@ enum Command {
     /// with 200 after the redirect.
     Reset(ResetArgs),
     /// Write MiniTwit's seed data (200 users, 11,306 messages, 6,265 follower rows) as SQL to
-    /// stdout. The same --seed always gives the same bytes. Every seed user's password is
-    /// "minitwit".
+    /// stdout, shaped like the study's data where it shapes the work (the followed users'
+    /// message counts and name lengths, message lengths). The same --seed always gives the same
+    /// bytes. Every seed user's password is "minitwit".
     Seed {
         /// Random seed; `run`/`agent` must use the same one to follow the right users.
         #[arg(long, default_value_t = seed::DEFAULT_SEED)]
@@ -101,9 +103,16 @@ struct ScenarioArgs {
     /// shorten it for quick tests and are NOT the study's scenario.
     #[arg(long, value_name = "N", default_value_t = STUDY_CYCLES)]
     cycles: u32,
-    /// Seed of MiniTwit's seed data (see `seed`): decides which 20 users are followed.
+    /// Seed of MiniTwit's generated seed data (see `seed`): decides which 20 users are
+    /// followed, unless --seed-sql is given.
     #[arg(long, default_value_t = seed::DEFAULT_SEED)]
     seed: u64,
+    /// The seed SQL MiniTwit was loaded with (its MINITWIT_SEED: the study's dump.sql, the
+    /// output of `seed`, any file of INSERTs): the scenario follows its first 20 users by
+    /// user_id, as the study's client did. Fewer than 20 users, or SQL this reader does not
+    /// understand, is an error naming the file (and line). Default: the generated seed of --seed.
+    #[arg(long, value_name = "FILE", conflicts_with = "seed")]
+    seed_sql: Option<PathBuf>,
     #[command(flatten)]
     timeouts: TimeoutArgs,
 }
@@ -181,6 +190,7 @@ impl From<&ScenarioArgs> for ScenarioOptions {
             mode: s.scenario.into(),
             cycles: s.cycles,
             seed: s.seed,
+            seed_sql: s.seed_sql.clone(),
             connect_timeout_s: s.timeouts.connect_timeout,
             timeout_s: s.timeouts.timeout,
         }

@@ -7,7 +7,7 @@
 //! - [`agent::serve`]: the client-machine mode, `GET /trigger` runs the scenario (`agent`).
 //! - [`control::trigger`] and [`control::reset`]: the controller's side (`trigger`, `reset`).
 //! - [`seed`]: the seed SQL MiniTwit's `/cleardb` loads, and the ordered users the scenario
-//!   follows (`seed`).
+//!   follows (`seed`); [`seedsql`]: the users to follow read from any seed file (`--seed-sql`).
 //! - [`app::run`]: each command carried out from its validated [`app::Config`], which the
 //!   binary builds from its command line.
 //!
@@ -25,7 +25,9 @@
 //! - `url.rs`: server URLs, path and form encoding as Python `requests` does them.
 //! - `agent.rs`, `control.rs`: the trigger server and the controller side.
 //! - `report.rs`: the stderr summary paragraph and progress bar.
-//! - `seed.rs`, `words.rs`: the deterministic seed data.
+//! - `seed.rs`, `words.rs`: the deterministic seed data, shaped like the study's where it
+//!   shapes the work (the followed users' message counts, message lengths).
+//! - `seedsql.rs`: the users of any seed SQL file (`--seed-sql`), the first 20 followed.
 //!
 //! The binary adds `main.rs` (the shared exit tail, [`procs::main`]) and `cli.rs` (clap).
 
@@ -37,6 +39,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod seed;
+pub mod seedsql;
 pub mod url;
 mod words;
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -28,14 +29,51 @@ pub struct LoadConfig {
     pub mode: Mode,
     /// Cycles of step 5 ([`scenario::STUDY_CYCLES`] in the study).
     pub cycles: u32,
-    /// Seed of the seed data, to know which users to follow.
-    pub seed: u64,
+    /// The users step 5 follows, in order (the first 20 of the seed).
+    pub follow: Vec<String>,
+    /// Where [`LoadConfig::follow`] came from, named when a followed user does not answer.
+    pub follow_from: FollowFrom,
     /// Connect and request timeouts.
     pub timeouts: Timeouts,
     /// `run_id` of the records.
     pub run_id: String,
     /// `client` of the records (host name).
     pub client: String,
+}
+
+/// Where the users to follow came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowFrom {
+    /// The generated seed of this random seed ([`seed::user_names`], `--seed`).
+    Generated(u64),
+    /// A seed SQL file MiniTwit was loaded with (`--seed-sql`).
+    SeedSql(PathBuf),
+}
+
+impl FollowFrom {
+    /// The first [`crate::seedsql::FOLLOWED`] users of this seed, in `user_id` order.
+    pub fn users(&self) -> Result<Vec<String>, crate::seedsql::SeedSqlError> {
+        match self {
+            FollowFrom::Generated(seed) => Ok(seed::user_names(*seed)
+                .into_iter()
+                .take(crate::seedsql::FOLLOWED)
+                .collect()),
+            FollowFrom::SeedSql(path) => crate::seedsql::followed_users(path),
+        }
+    }
+
+    /// Why following `name` may have failed with 404, for the error line.
+    fn hint(&self, name: &str) -> String {
+        match self {
+            FollowFrom::Generated(seed) => {
+                format!(" (is MiniTwit's seed data `minitwit-load seed --seed {seed}`? or pass the seed it was loaded with as --seed-sql)")
+            }
+            FollowFrom::SeedSql(path) => format!(
+                " (user {name:?} of --seed-sql {} does not answer: was MiniTwit loaded with that file?)",
+                path.display()
+            ),
+        }
+    }
 }
 
 /// Why a run could not be carried out at all (a user's failure is not one: it is reported
@@ -110,11 +148,10 @@ pub fn run_scenario(
         server: cfg.server.to_string(),
         source,
     })?;
-    let follow = seed::user_names(cfg.seed);
     let plans: Vec<Vec<Call>> = cfg
         .users
         .iter()
-        .map(|u| scenario::plan(u, cfg.mode, &follow, cfg.cycles))
+        .map(|u| scenario::plan(u, cfg.mode, &cfg.follow, cfg.cycles))
         .collect();
     let total: u64 = plans
         .iter()
@@ -287,12 +324,13 @@ fn run_user(
                     rec.status = Some(r.status);
                     rec.bytes = Some(r.body.len() as u64);
                     if Some(r.status) != expected {
-                        let hint = if call.step == "5a" && r.status == 404 {
+                        let followed = call
+                            .path
+                            .strip_suffix("/follow")
+                            .and_then(|p| p.strip_prefix('/'));
+                        let hint = if let (Some(name), 404) = (followed, r.status) {
                             // Following a user MiniTwit does not know: another seed.
-                            format!(
-                                " (is MiniTwit's seed data `minitwit-load seed --seed {}`?)",
-                                cfg.seed
-                            )
+                            cfg.follow_from.hint(name)
                         } else {
                             String::new()
                         };
