@@ -21,16 +21,16 @@ PASSWORD = "1234567"
 
 # The same ten texts as minitwit-load's scenario (crates/minitwit-load/src/scenario.rs).
 TWEETS = [
-    "Hello MiniTwit, this is my very first message.",
-    "Measuring the energy of a web server one request at a time.",
-    "Is the interpreter the only thing that changes between these runs? It should be!",
-    "Coffee first, then benchmarks.",
-    "A Raspberry Pi, a power analyzer and three clients walk into a lab. The Pi does all the work.",
-    "Reading about sampling at 10 kHz and wondering how many joules a timeline costs.",
-    "Following a few people today to see what they are up to on this tiny twitter clone of ours.",
-    "Short one today, more tomorrow.",
-    "The public timeline is busy today; the private one is quiet. Posting something to change that, with 100% effort & care.",
-    "Last message of the round: thanks for reading, see you in the next run of the scenario!",
+    "Good morning from the lab. The first measurement of the day is running and the power analyzer is already counting each joule.",
+    "Three clients and one small server walk into an experiment.",
+    "Posting a short note so the private timeline has something to show when friends ask.",
+    "The interpreter should be the only thing that changes between runs and the rest stays as was.",
+    "Coffee first and then power.",
+    "Quiet day on the timelines.",
+    "Following a few more people today, to see what they post between two measurement runs again.",
+    "Ten thousand samples per second is too many.",
+    "Reading the plots again before lunch, the idle power of the board is higher than I expected for a box now.",
+    "Last message of this round. Thanks for reading along and see you all in the next run of the scenario with fresh data.",
 ]
 
 

@@ -15,18 +15,25 @@ pub const STUDY_CYCLES: u32 = 2;
 /// Users each cycle of step 5 follows (cycle `c` follows seed users `10c .. 10c+9`).
 pub const FOLLOWS_PER_CYCLE: usize = 10;
 
-/// The ten fixed tweet texts `T[0..9]`, 30 to 130 characters.
+/// The `/add_message` form bodies (`text=…`, encoded as Python `requests` does) of the study's
+/// ten tweets, in bytes (from `src/minitwit_client/minitwit_scenario.py` of the paper's public
+/// repository, HelgeCPH/cpython_energy). [`TWEETS`] has these lengths.
+pub const STUDY_TWEET_BODY_BYTES: [usize; 10] = [130, 64, 89, 98, 33, 32, 99, 49, 113, 122];
+
+/// The ten fixed tweet texts `T[0..9]`: our own words with the study's lengths (27 to 125
+/// characters; commas where the study's texts have one, so the page shows as many characters
+/// as the study's and the form body is as long, see [`STUDY_TWEET_BODY_BYTES`]).
 pub const TWEETS: [&str; 10] = [
-    "Hello MiniTwit, this is my very first message.",
-    "Measuring the energy of a web server one request at a time.",
-    "Is the interpreter the only thing that changes between these runs? It should be!",
-    "Coffee first, then benchmarks.",
-    "A Raspberry Pi, a power analyzer and three clients walk into a lab. The Pi does all the work.",
-    "Reading about sampling at 10 kHz and wondering how many joules a timeline costs.",
-    "Following a few people today to see what they are up to on this tiny twitter clone of ours.",
-    "Short one today, more tomorrow.",
-    "The public timeline is busy today; the private one is quiet. Posting something to change that, with 100% effort & care.",
-    "Last message of the round: thanks for reading, see you in the next run of the scenario!",
+    "Good morning from the lab. The first measurement of the day is running and the power analyzer is already counting each joule.",
+    "Three clients and one small server walk into an experiment.",
+    "Posting a short note so the private timeline has something to show when friends ask.",
+    "The interpreter should be the only thing that changes between runs and the rest stays as was.",
+    "Coffee first and then power.",
+    "Quiet day on the timelines.",
+    "Following a few more people today, to see what they post between two measurement runs again.",
+    "Ten thousand samples per second is too many.",
+    "Reading the plots again before lunch, the idle power of the board is higher than I expected for a box now.",
+    "Last message of this round. Thanks for reading along and see you all in the next run of the scenario with fresh data.",
 ];
 
 /// Which "private timeline" request the scenario sends (see [`plan`]).
@@ -185,7 +192,10 @@ pub fn plan(user: &str, mode: Mode, follow: &[String], cycles: u32) -> Vec<Call>
                 Cookies::Session,
                 &[302, 200],
             );
-            follow.check = Some(format!("You are now following &#34;{name}&#34;"));
+            follow.check = Some(format!(
+                "You are now following &#34;{}&#34;",
+                html_escape(name)
+            ));
             calls.push(follow);
             calls.push(private("5a"));
         }
@@ -197,6 +207,23 @@ pub fn plan(user: &str, mode: Mode, follow: &[String], cycles: u32) -> Vec<Call>
         }
     }
     calls
+}
+
+/// Text as MiniTwit's templates (Jinja2 autoescape, MarkupSafe) render it: a seed's names may
+/// hold `'` or `&` (the study's client compared the raw name; none of its names had either).
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Requests on the wire for a plan (redirect hops included).
@@ -266,12 +293,14 @@ mod tests {
     }
 
     #[test]
-    fn tweets_are_30_to_130_characters() {
+    fn tweet_bodies_have_the_study_lengths() {
+        let bodies: Vec<usize> = TWEETS
+            .iter()
+            .map(|t| encode_form(&[("text", t)]).len())
+            .collect();
+        assert_eq!(bodies, STUDY_TWEET_BODY_BYTES);
         for t in TWEETS {
-            assert!(
-                (30..=130).contains(&t.len()) || t == "Short one today, more tomorrow.",
-                "{t}"
-            );
+            assert!((27..=125).contains(&t.len()), "{t}");
         }
     }
 

@@ -1,10 +1,14 @@
 //! The seed data MiniTwit's `/cleardb` loads before every run, generated deterministically.
 //!
-//! The original study loaded a fixed dump; this module makes one of the same shape (see
-//! `/cleardb` in the MiniTwit spec): [`USERS`] users named "First Last", [`MESSAGES`]
-//! messages of 13 to 140 characters with skewed authorship, [`FOLLOWER_ROWS`] follower rows
-//! from about 197 distinct followers. The same `seed` gives the same bytes, and the scenario
-//! follows the first users of [`user_names`], so both come from one source of truth.
+//! The original study loaded a fixed dump (`src/minitwit/dump.sql` of the paper's public
+//! repository, HelgeCPH/cpython_energy); this module makes one of its shape where the shape
+//! decides the work: [`USERS`] users named "First Last", [`MESSAGES`] messages, [`FOLLOWER_ROWS`]
+//! follower rows from [`FOLLOWERS`] distinct followers; the 20 users the scenario follows with
+//! the study's message counts ([`FOLLOWED_MESSAGES`]) and name lengths
+//! ([`FOLLOWED_NAME_LENGTHS`]); message lengths drawn from the study's percentiles
+//! ([`LENGTH_PERCENTILES`]). Only these figures come from the study, no text or name. The same
+//! `seed` gives the same bytes, and the scenario follows the first users of [`user_names`], so
+//! both come from one source of truth.
 //!
 //! Every user's `pw_hash` is a real werkzeug `pbkdf2:sha256:50000$<salt>$<hex>` hash of
 //! [`SEED_PASSWORD`], so one can log in as any seed user.
@@ -95,16 +99,31 @@ fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     rng
 }
 
-/// The [`USERS`] user names in `user_id` order. The scenario follows the first 20.
+/// The lengths in characters of the names of the 20 users the scenario follows (`user_id` 1 to
+/// 20) in the study's data (same dump as [`FOLLOWED_MESSAGES`]): each name is on their profile
+/// page twice per message.
+pub const FOLLOWED_NAME_LENGTHS: [usize; 20] = [
+    13, 15, 14, 13, 13, 11, 14, 16, 15, 19, 11, 13, 13, 17, 11, 16, 14, 11, 16, 14,
+];
+
+/// The [`USERS`] user names in `user_id` order. The scenario follows the first 20, whose names
+/// are as long as the study's ([`FOLLOWED_NAME_LENGTHS`]).
 pub fn user_names(seed: u64) -> Vec<String> {
     let mut rng = rng(seed, STREAM_NAMES);
     let mut seen = HashSet::with_capacity(USERS);
     let mut names = Vec::with_capacity(USERS);
-    // 60 × 60 combinations for 200 users: the loop ends after a few hundred draws.
+    // 84 × 83 combinations for 200 users, each length the first 20 need made by dozens of
+    // them: the loop ends after a few thousand draws.
     while names.len() < USERS {
         let first = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
         let last = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
         let name = format!("{first} {last}");
+        if FOLLOWED_NAME_LENGTHS
+            .get(names.len())
+            .is_some_and(|&len| name.len() != len)
+        {
+            continue;
+        }
         if seen.insert(name.clone()) {
             names.push(name);
         }
@@ -214,73 +233,147 @@ fn skewed_weights(rng: &mut ChaCha8Rng, n: usize, sigma: f64) -> Vec<f64> {
         .collect()
 }
 
+/// How many messages each of the 20 users the scenario follows (`user_id` 1 to 20) has in the
+/// study's data (`src/minitwit/dump.sql` of the paper's public repository, HelgeCPH/cpython_energy).
+/// Their profile pages are what step 5a fetches, so these counts shape the work.
+pub const FOLLOWED_MESSAGES: [usize; 20] = [
+    60, 31, 43, 22, 78, 7, 25, 15, 15, 359, 91, 79, 6, 9, 24, 61, 99, 91, 37, 64,
+];
+
+/// The study's message lengths in characters (same dump) at every fifth percentile, 0 % to
+/// 100 %: 13 to 140 characters, median 63, mean 68.5. Lengths are drawn from this table.
+pub const LENGTH_PERCENTILES: [usize; 21] = [
+    13, 22, 27, 32, 37, 41, 45, 50, 54, 58, 63, 68, 74, 80, 87, 94, 102, 109, 118, 128, 140,
+];
+
+/// Messages per author: the followed users' counts as in the study, the other 180 users share
+/// the rest by heavy-tailed weights (a few hundreds, many a handful), [`MESSAGES`] in all.
+fn author_counts(rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let fixed = FOLLOWED_MESSAGES.len();
+    let rest = MESSAGES - FOLLOWED_MESSAGES.iter().sum::<usize>();
+    let weights = skewed_weights(rng, USERS - fixed, 1.7);
+    let sum: f64 = weights.iter().sum();
+    #[allow(clippy::cast_precision_loss)]
+    let shares: Vec<f64> = weights.iter().map(|w| w / sum * rest as f64).collect();
+    // Whole messages: floors, then the largest remainders, so the total is exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let mut counts: Vec<usize> = shares.iter().map(|s| s.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by(|&a, &b| {
+        (shares[b] - shares[b].floor()).total_cmp(&(shares[a] - shares[a].floor()))
+    });
+    let missing = rest - counts.iter().sum::<usize>();
+    for &i in order.iter().cycle().take(missing) {
+        counts[i] += 1;
+    }
+    FOLLOWED_MESSAGES.iter().copied().chain(counts).collect()
+}
+
 fn messages(seed: u64) -> Vec<SeedMessage> {
     let mut rng = rng(seed, STREAM_MESSAGES);
-    let weights = skewed_weights(&mut rng, USERS, 1.7);
-    // Weights are finite and positive, so this cannot fail; fall back to uniform regardless.
-    let authors = WeightedIndex::new(&weights).ok();
+    let mut authors: Vec<usize> = author_counts(&mut rng)
+        .into_iter()
+        .enumerate()
+        .flat_map(|(user, n)| std::iter::repeat_n(user, n))
+        .collect();
+    authors.shuffle(&mut rng);
     let total = i64::try_from(MESSAGES).unwrap_or(i64::MAX);
-    (0..MESSAGES)
-        .map(|i| {
-            let author = match &authors {
-                Some(a) => a.sample(&mut rng),
-                None => rng.gen_range(0..USERS),
-            };
+    authors
+        .into_iter()
+        .enumerate()
+        .map(|(i, author)| {
             let offset = i64::try_from(i).unwrap_or(0) * PUB_DATE_SPREAD_S / total;
+            let len = text_len(&mut rng);
             SeedMessage {
                 id: id(i),
                 author_id: id(author),
-                text: text(&mut rng),
+                text: text(&mut rng, len),
                 pub_date: FIRST_PUB_DATE + offset,
             }
         })
         .collect()
 }
 
-/// A message of [`TEXT_LEN`] characters, mean near 68: a target length `13 + 127·u^1.45`,
-/// filled with words, one or two sentences.
-fn text(rng: &mut ChaCha8Rng) -> String {
-    let (min, max) = TEXT_LEN;
-    let u: f64 = rng.gen();
-    // Truncation to whole characters is the intent.
+/// A length drawn from [`LENGTH_PERCENTILES`]: uniform between neighbouring percentiles.
+fn text_len(rng: &mut ChaCha8Rng) -> usize {
+    let p = &LENGTH_PERCENTILES;
+    #[allow(clippy::cast_precision_loss)]
+    let x = rng.gen::<f64>() * (p.len() - 1) as f64;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let target = min + ((max - min) as f64 * u.powf(1.45)) as usize;
-    let mut out = String::with_capacity(max + 16);
-    let mut sentence_start = true;
-    while out.len() < target {
-        if !out.is_empty() {
-            out.push(' ');
+    let k = (x as usize).min(p.len() - 2);
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    let len = (p[k] as f64 + (x - k as f64) * (p[k + 1] - p[k]) as f64).round() as usize;
+    len.clamp(TEXT_LEN.0, TEXT_LEN.1)
+}
+
+/// Appends `word` after a space, capitalised at a sentence's start.
+fn push_word(out: &mut String, word: &str, sentence_start: &mut bool) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    if std::mem::take(sentence_start) {
+        let mut chars = word.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_uppercase());
+            out.push_str(chars.as_str());
         }
+    } else {
+        out.push_str(word);
+    }
+}
+
+/// A message of exactly `len` characters (`len` ≥ 3): words, one or more sentences.
+fn text(rng: &mut ChaCha8Rng, len: usize) -> String {
+    let mut out = String::with_capacity(len + 16);
+    let mut sentence_start = true;
+    // Words are ASCII, so bytes are characters. Free words while more than a long word and an
+    // ending fit; then one word of exactly the length left closes the message.
+    while len - out.len() > 14 {
         // Zipf-like choice: common words far more often than rare ones.
         let r: f64 = rng.gen();
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         let word = WORDS[((r * r * WORDS.len() as f64) as usize).min(WORDS.len() - 1)];
-        if sentence_start {
-            let mut chars = word.chars();
-            if let Some(c) = chars.next() {
-                out.extend(c.to_uppercase());
-                out.push_str(chars.as_str());
-            }
-        } else {
-            out.push_str(word);
+        if out.len() + word.len() + 1 > len - 3 {
+            break;
         }
-        sentence_start = false;
-        if out.len() >= 30 && out.len() < target.saturating_sub(15) && rng.gen_bool(0.08) {
-            out.push_str(ENDINGS[rng.gen_range(0..ENDINGS.len())]);
+        push_word(&mut out, word, &mut sentence_start);
+        if out.len() >= 20 && len - out.len() > 20 && rng.gen_bool(0.08) {
+            out.push_str(ENDINGS[rng.gen_range(0..ENDINGS.len() - 1)]);
             sentence_start = true;
         }
     }
-    if !sentence_start {
-        out.push_str(ENDINGS[rng.gen_range(0..ENDINGS.len())]);
-    }
-    if out.len() > max {
-        // Words are ASCII, so byte length is character count; cut at a space.
-        out.truncate(max);
-        if let Some(i) = out.rfind(' ') {
-            if i >= min {
-                out.truncate(i);
-            }
+    // Close with words that fit exactly: " word" of the length left before the ending.
+    loop {
+        let gap = len - out.len();
+        let room = gap.saturating_sub(1 + usize::from(!out.is_empty()));
+        if room == 0 {
+            break;
         }
+        let plain = WORDS
+            .iter()
+            .copied()
+            .filter(|w| w.chars().all(char::is_alphabetic));
+        let exact: Vec<&str> = plain.clone().filter(|w| w.len() == room).collect();
+        // Otherwise a shorter word that leaves room for at least " a".
+        let shorter: Vec<&str> = plain.filter(|w| w.len() + 2 <= room).collect();
+        let pool = if exact.is_empty() { shorter } else { exact };
+        if pool.is_empty() {
+            break;
+        }
+        let word = pool[rng.gen_range(0..pool.len())];
+        push_word(&mut out, word, &mut sentence_start);
+    }
+    let end = [".", "!", "?"][rng.gen_range(0..3)];
+    while out.len() < len {
+        out.push_str(end);
     }
     out
 }
@@ -437,6 +530,47 @@ mod tests {
         let dates: Vec<i64> = m.iter().map(|m| m.pub_date).collect();
         assert!(dates.windows(2).all(|w| w[0] <= w[1]));
         assert!(dates[dates.len() - 1] - dates[0] <= PUB_DATE_SPREAD_S);
+        let followed: Vec<usize> = (1..=20u32)
+            .map(|a| per_author.get(&a).copied().unwrap_or(0))
+            .collect();
+        assert_eq!(followed, FOLLOWED_MESSAGES, "the followed users' messages");
+    }
+
+    #[test]
+    fn message_lengths_follow_the_study_percentiles() {
+        let mut lens: Vec<usize> = messages(DEFAULT_SEED)
+            .iter()
+            .map(|m| m.text.len())
+            .collect();
+        lens.sort_unstable();
+        let mean = lens.iter().sum::<usize>() as f64 / lens.len() as f64;
+        assert!(
+            (67.5..=69.5).contains(&mean),
+            "mean length {mean} (study 68.5)"
+        );
+        for (k, &want) in LENGTH_PERCENTILES.iter().enumerate() {
+            let got = lens[(lens.len() * k / 20).min(lens.len() - 1)];
+            assert!(
+                got.abs_diff(want) <= 2,
+                "percentile {}: {got}, study {want}",
+                5 * k
+            );
+        }
+        let mut rng = rng(1, 99);
+        for len in 13..=140 {
+            let t = text(&mut rng, len);
+            assert_eq!(t.len(), len, "{t:?}");
+            assert!(!t.contains("  ") && !t.starts_with(' '), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn followed_names_are_as_long_as_the_study_ones() {
+        let lens: Vec<usize> = user_names(DEFAULT_SEED)[..20]
+            .iter()
+            .map(String::len)
+            .collect();
+        assert_eq!(lens, FOLLOWED_NAME_LENGTHS);
     }
 
     #[test]
