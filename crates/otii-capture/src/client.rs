@@ -312,6 +312,7 @@ mod tests {
     fn progress_and_information_are_skipped_and_the_request_is_framed() {
         let mut c = client(&[
             r#"{"type":"progress","trans_id":"1","data":{"progress":0}}"#,
+            r#"{"type":"progress","cmd":"recording_get_channel_data_count","trans_id":"1","progress_value":50}"#,
             r#"{"type":"information","info":"something"}"#,
             r#"{"type":"response","cmd":"recording_get_channel_data_count","trans_id":"1","data":{"count":7}}"#,
         ]);

@@ -66,18 +66,25 @@ fn parse_record(stdout: &[u8]) -> RunRecord {
     serde_json::from_str(lines[0]).unwrap()
 }
 
-#[test]
-fn download_streams_the_study_layout_with_exact_values() {
-    let h = preloaded(5.0, 10_000, vec![]);
+/// A client, the first device, the last recording and its download into a fresh directory.
+struct Fetched {
+    c: otii_capture::Client<std::net::TcpStream>,
+    dev: otii_protocol::reply::Device,
+    rec: otii_protocol::reply::RecordingInfo,
+    dir: tempfile::TempDir,
+    dl: otii_capture::Download,
+}
+
+/// Downloads `h`'s last recording (`mc mv mp`, `chunk` values per request).
+fn fetch_last(h: &ServerHandle, chunk: u64) -> Fetched {
     let mut c = connect(&h.addr().to_string(), Duration::from_secs(5)).unwrap();
-    assert!(c.info().simulated);
     let dev = c.devices(1.0).unwrap().remove(0);
     let rec = c.last_recording(1).unwrap().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let fetch = Fetch {
         channels: MAIN_CHANNELS.to_vec(),
         out_dir: dir.path().to_owned(),
-        chunk: 40_000,
+        chunk,
         xz: XzSettings::default(),
     };
     let dl = download(
@@ -88,6 +95,26 @@ fn download_streams_the_study_layout_with_exact_values() {
         &procs::Interrupt::new(),
     )
     .unwrap();
+    Fetched {
+        c,
+        dev,
+        rec,
+        dir,
+        dl,
+    }
+}
+
+#[test]
+fn download_streams_the_study_layout_with_exact_values() {
+    let h = preloaded(5.0, 10_000, vec![]);
+    let Fetched {
+        mut c,
+        dev,
+        rec,
+        dir,
+        dl,
+    } = fetch_last(&h, 40_000);
+    assert!(c.info().simulated);
     assert_eq!(dl.samples, 50_000);
     assert_eq!(dl.file_name, format!("{}.csv.xz", rec.name));
     assert_eq!(files(dir.path()), vec![dl.file_name.clone()]);
@@ -140,6 +167,25 @@ fn download_streams_the_study_layout_with_exact_values() {
             && st.max == dl.stats[2].1.max
     );
     assert!((dl.trace_energy_j.unwrap() - sum / 10_000.0).abs() < 1e-9);
+}
+
+/// A real Otii sends no progress message during downloads, but a client must still skip one
+/// wherever it comes: with otii-sim's `progress` fault before every data answer, the trace is
+/// the same as without.
+#[test]
+fn progress_messages_before_data_answers_are_skipped() {
+    let trace = |faults: Vec<Fault>| {
+        let h = preloaded(2.5, 10_000, faults);
+        let f = fetch_last(&h, 10_000);
+        assert_eq!(f.dl.samples, 25_000);
+        decompress(&f.dir.path().join(&f.dl.file_name))
+    };
+    let with_progress = trace(vec![Fault::ProgressBeforeData]);
+    assert_eq!(with_progress.lines().count(), 25_001);
+    assert!(
+        with_progress == trace(vec![]),
+        "progress messages changed the trace"
+    );
 }
 
 #[test]

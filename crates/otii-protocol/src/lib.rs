@@ -2,9 +2,10 @@
 //!
 //! Qoitech's Otii 3 application drives an Arc and, with its TCP server on, takes commands as
 //! JSON: one message per line, each ended by `\r\n`; the server greets first, then answers
-//! every `request` with a `response` or an `error` carrying the request's `trans_id`, and may
-//! send a `progress` message before a long answer. The reference is Qoitech's own Python
-//! client (`otii-tcp-client`).
+//! every `request` with a `response` or an `error` carrying the request's `trans_id`; while it
+//! opens or saves a project for a request that asked for it, it may send `progress` messages.
+//! The reference is Qoitech's own Python client (`otii-tcp-client`); `docs/otii.md` records,
+//! command by command, where each message shape was learned.
 //!
 //! This crate is the protocol's only description in the workspace: `otii-capture` (a client)
 //! and `otii-sim` (a server) both speak through it. It does no I/O of its own beyond framing
@@ -46,6 +47,6 @@ pub use limits::{
 };
 pub use message::{
     Envelope, ErrorData, ErrorMessage, ErrorPayload, Greeting, Information, Message, MessageKind,
-    Progress, ProgressData, Request, Response, CONNECTED, PROTOCOL_VERSION,
+    Progress, Request, Response, CONNECTED, PROTOCOL_VERSION,
 };
 pub use request::Call;

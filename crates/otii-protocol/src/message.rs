@@ -2,9 +2,10 @@
 //!
 //! A client sends `request`s; the server answers each with a `response` or an `error` that
 //! carries the request's `trans_id`. Two kinds come unasked: `information` (the greeting right
-//! after connecting) and `progress` (before a long data answer). A client waiting for an answer
-//! skips both. A server must not send `information` after the greeting: the reference client
-//! takes any `information` message for the answer it is waiting for.
+//! after connecting) and `progress` (while a project is opened or saved with `"progress": true`;
+//! never during data downloads). A client waiting for an answer skips both. A server must not
+//! send `information` after the greeting: the reference client takes any `information` message
+//! for the answer it is waiting for.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -179,26 +180,26 @@ impl ErrorMessage {
     }
 }
 
-/// `{"type":"progress","cmd":…,"trans_id":…,"data":{"progress":…,"count":…}}`.
+/// `{"type":"progress","cmd":…,"trans_id":…,"progress_value":…}`: how far a long command
+/// (opening or saving a project asked with `"progress": true`) has come.
+///
+/// The shape is what both of Qoitech's Python clients read: 2.2.5 (the study's) prints a
+/// "Progress on <cmd> is <progress_value>" line for every progress message, so it fails with
+/// `KeyError` on one without a top-level `progress_value`; the current client
+/// (1.0.x) reads only `type` and skips it. The real Otii sends none during data downloads (the
+/// study's `log.txt` files, written through 2.2.5, hold no "Progress on" line). Every field is
+/// optional when reading, so a client tolerates any progress message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
-    /// The command whose answer is coming.
+    /// The command in progress.
+    #[serde(default)]
     pub cmd: String,
     /// Its `trans_id`.
-    pub trans_id: Value,
-    /// How far along.
-    pub data: ProgressData,
-}
-
-/// The `data` of a progress message.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ProgressData {
-    /// Percent done.
     #[serde(default)]
-    pub progress: u64,
-    /// Values in the coming answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
+    pub trans_id: Value,
+    /// How far along, in percent.
+    #[serde(default)]
+    pub progress_value: u64,
 }
 
 /// `{"type":"information","info":…,"data":…}`: the greeting (`info` = [`CONNECTED`]).
@@ -305,12 +306,9 @@ mod tests {
             )),
             Message::Error(ErrorMessage::default()),
             Message::Progress(Progress {
-                cmd: "recording_get_channel_data".into(),
+                cmd: "otii_open_project".into(),
                 trans_id: json!("4"),
-                data: ProgressData {
-                    progress: 0,
-                    count: Some(40_000),
-                },
+                progress_value: 40,
             }),
             Greeting {
                 otii_version: "3.5.5".into(),
@@ -349,6 +347,31 @@ mod tests {
         });
         let text = serde_json::to_string(&r).unwrap();
         assert!(text.starts_with("{\"type\":\"request\",\"cmd\":\"otii_get_devices\""));
+    }
+
+    #[test]
+    fn progress_has_the_shape_both_reference_clients_read() {
+        // 2.2.5 reads `cmd` and a top-level `progress_value`; 1.0.x reads only `type`.
+        let p = Message::<Value>::Progress(Progress {
+            cmd: "project_save".into(),
+            trans_id: json!("9"),
+            progress_value: 50,
+        });
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            json!({"type": "progress", "cmd": "project_save", "trans_id": "9",
+                   "progress_value": 50})
+        );
+        // Any progress message reads, whatever it lacks or adds.
+        let m: Message =
+            serde_json::from_str(r#"{"type":"progress","data":{"progress":0}}"#).unwrap();
+        assert!(matches!(
+            m,
+            Message::Progress(Progress {
+                progress_value: 0,
+                ..
+            })
+        ));
     }
 
     #[test]

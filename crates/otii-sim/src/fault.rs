@@ -15,12 +15,16 @@ pub enum Fault {
     StallOn(String, Duration),
     /// Report no connected device (`no-devices`).
     NoDevices,
+    /// Send a `progress` message before every data answer (`progress`), in the shape both
+    /// reference clients read. The real Otii sends none there; this tests that a client
+    /// skips unsolicited progress messages wherever they come.
+    ProgressBeforeData,
 }
 
 /// A `--fault` value that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "bad fault {0:?}: expected drop-after-chunks:N, error:CMD, stall:CMD:SECONDS or no-devices"
+    "bad fault {0:?}: expected drop-after-chunks:N, error:CMD, stall:CMD:SECONDS, no-devices or progress"
 )]
 pub struct BadFault(pub String);
 
@@ -39,6 +43,7 @@ impl FromStr for Fault {
                 Ok(Fault::StallOn((*cmd).to_owned(), d))
             }
             ["no-devices"] => Ok(Fault::NoDevices),
+            ["progress"] => Ok(Fault::ProgressBeforeData),
             _ => Err(bad()),
         }
     }
@@ -63,6 +68,7 @@ mod tests {
             ))
         );
         assert_eq!("no-devices".parse(), Ok(Fault::NoDevices));
+        assert_eq!("progress".parse(), Ok(Fault::ProgressBeforeData));
         assert!("stall:x:-1".parse::<Fault>().is_err());
         assert!("explode".parse::<Fault>().is_err());
     }

@@ -1,8 +1,9 @@
 //! `otii-sim`: a simulated Qoitech Otii 3 TCP server with one simulated Arc.
 //!
 //! It speaks the Otii 3 automation protocol faithfully enough that Qoitech's own Python
-//! client works against it unchanged (greeting, `trans_id` framing, errors, licensing calls,
-//! progress messages), so the capture tools and the study's controller can run without
+//! clients work against it unchanged, the current one and the study's 2.2.5 (greeting,
+//! `trans_id` framing, errors, licensing calls, no progress messages during downloads, like the
+//! real Otii), so the capture tools and the study's controller can run without
 //! hardware. **Its power numbers are modelled, never measured**: the greeting says
 //! `"server": "otii-sim"`, `"simulated": true` and the power model, and the device is named
 //! [`state::DEVICE_NAME`].
@@ -26,7 +27,8 @@
 //! - `state.rs`: [`state::Sim`]: the Arc's settings, the project, recordings, licences.
 //! - `model.rs`: [`model::Signal`]: how samples are computed from a load and a seed.
 //! - `cpu.rs`: the `cpu` model's `/proc` sampler of a process tree.
-//! - `fault.rs`: [`Fault`]s to inject for tests (dropped connections, errors, stalls).
+//! - `fault.rs`: [`Fault`]s to inject for tests (dropped connections, errors, stalls, progress
+//!   messages).
 
 mod app;
 pub mod cpu;

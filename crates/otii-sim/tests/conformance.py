@@ -6,12 +6,16 @@ connect (with the licensing calls the client makes), take the first device, enab
 10 kHz, get the active project, start a recording, wait, stop, take the last recording, fetch
 count + chunked data of each channel, channel info and statistics. Then checks what a real Otii
 guarantees: counts match the rate and length, P = I x V sample by sample, the statistics are
-the min/max/mean of the data, and errors come back as Otii_Exception with the right codes.
+the min/max/mean of the data, errors come back as Otii_Exception with the right codes, and no
+`progress` message comes during the downloads (a real Otii sends none there; the study's client
+2.2.5 crashed on the ones otii-sim used to send). Every line the client receives is read for it
+through a tap on its socket; the client code itself is not changed.
 
 Usage: conformance.py --port PORT [--seconds S]. Exit 0 when everything holds; on the first
 failed check it raises AssertionError with what was expected.
 """
 import argparse
+import json
 import math
 import sys
 import time
@@ -34,6 +38,25 @@ def expect_error(fn, code):
     raise AssertionError(f"expected an Otii_Exception {code!r}, got a normal answer")
 
 
+class Tap:
+    """The client's socket, passing everything through and noting the type of every message."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.pending = b""
+        self.types = []
+
+    def recv(self, n):
+        data = self.sock.recv(n)
+        self.pending += data
+        *lines, self.pending = self.pending.split(b"\r\n")
+        self.types.extend(json.loads(line).get("type") for line in lines if line)
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
@@ -43,6 +66,8 @@ def main():
 
     client = otii_client.OtiiClient()
     otii = client.connect(host=args.host, port=args.port, try_for_seconds=5)
+    tap = Tap(otii.connection.sock)
+    otii.connection.sock = tap
     check(otii.is_logged_in(), "the simulator must say it is logged in")
     check(otii.has_license("Automation"), "the client reserved the Automation licence")
 
@@ -88,6 +113,10 @@ def main():
         check(len(chunk["values"]) == count, f"{ch}: {len(chunk['values'])} values, count {count}")
         data[ch] = chunk["values"]
     check(len(data["mc"]) > 40000, "the recording must need several 40,000-value chunks")
+    check(elapsed > 2.0, f"the recording must be longer than 2 s: {elapsed:.3f} s")
+    check(tap.types.count("response") >= 3 * 2, f"the tap saw the answers: {tap.types}")
+    check("progress" not in tap.types,
+          f"{tap.types.count('progress')} progress messages during the downloads")
 
     import struct
     f32 = lambda x: struct.unpack("f", struct.pack("f", x))[0]

@@ -143,7 +143,7 @@ fn errors_are_clean_and_echo_trans_id() {
 }
 
 #[test]
-fn preloaded_recording_serves_chunks_with_progress() {
+fn preloaded_recording_serves_chunks_without_progress() {
     let h = spawn(Config {
         preload_s: Some(10.0),
         rate_hz: 10_000,
@@ -162,15 +162,14 @@ fn preloaded_recording_serves_chunks_with_progress() {
     args["index"] = json!(40_000);
     args["count"] = json!(40_000);
     let msgs = c.call_all("recording_get_channel_data", args.clone());
-    assert_eq!(msgs.len(), 2, "a progress message, then the data");
-    assert_eq!(msgs[0]["type"], "progress");
-    let d = ok(&msgs[1]);
+    assert_eq!(msgs.len(), 1, "the data, and no progress message before it");
+    let d = ok(&msgs[0]);
     assert_eq!(d["values"].as_array().unwrap().len(), 40_000);
     assert_eq!(d["timestamp"], 4.0);
     assert_eq!(d["interval"], 0.0001);
     // Same request, same values: the simulator is deterministic.
     let again = c.call_all("recording_get_channel_data", args.clone());
-    assert_eq!(ok(&again[1])["values"], d["values"]);
+    assert_eq!(ok(&again[0])["values"], d["values"]);
     // Out of range.
     args["index"] = json!(99_990);
     args["count"] = json!(11);
@@ -190,6 +189,90 @@ fn preloaded_recording_serves_chunks_with_progress() {
         energy > 10.0 * 1.13 && energy < 10.0 * 1.7,
         "energy {energy} J over 10 s"
     );
+}
+
+/// Regression: the study's client 2.2.5 crashed (`KeyError: 'progress_value'`) on the progress
+/// message otii-sim used to send before every data answer of 20,000 values or more. The real
+/// Otii sends none during downloads; every line that comes is read here.
+#[test]
+fn a_download_longer_than_2s_sends_no_progress() {
+    let h = spawn(Config {
+        rate_hz: 10_000,
+        ..Config::default()
+    });
+    let (mut c, _) = Raw::connect(&h);
+    ok(&c.call("project_start_recording", json!({"project_id": 1})));
+    std::thread::sleep(Duration::from_millis(3_000));
+    ok(&c.call("project_stop_recording", json!({"project_id": 1})));
+    let id = ok(&c.call("project_get_last_recording", json!({"project_id": 1})))["recording_id"]
+        .as_i64()
+        .unwrap();
+    for ch in ["mc", "mv", "mp"] {
+        let n = ok(&c.call("recording_get_channel_data_count", rec_args(id, ch)))["count"]
+            .as_u64()
+            .unwrap();
+        assert!(n >= 30_000, "{n} samples of {ch} after 3 s at 10 kHz");
+        // Whole, then in the reference clients' 40,000-value chunks.
+        let mut sizes = vec![(0, n)];
+        sizes.extend((0..n).step_by(40_000).map(|i| (i, (n - i).min(40_000))));
+        for (index, count) in sizes {
+            let mut args = rec_args(id, ch);
+            args["index"] = json!(index);
+            args["count"] = json!(count);
+            let msgs = c.call_all("recording_get_channel_data", args);
+            assert_eq!(
+                msgs.len(),
+                1,
+                "only the answer comes: {:?}",
+                msgs[0]["type"]
+            );
+            assert_eq!(
+                ok(&msgs[0])["values"].as_array().unwrap().len() as u64,
+                count
+            );
+        }
+    }
+    // Nothing comes after the last answer either.
+    c.out
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut rest = String::new();
+    let err = c
+        .reader
+        .read_line(&mut rest)
+        .expect_err("no message is due");
+    assert!(
+        matches!(
+            err.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{err}: {rest:?}"
+    );
+}
+
+/// The `progress` fault adds, before every data answer, a progress message in the shape both
+/// reference clients read (2.2.5 reads `cmd` and `progress_value`, 1.0.x only `type`).
+#[test]
+fn progress_fault_sends_the_shape_both_clients_read() {
+    let h = spawn(Config {
+        preload_s: Some(1.0),
+        faults: vec![Fault::ProgressBeforeData],
+        ..Config::default()
+    });
+    let (mut c, _) = Raw::connect(&h);
+    let mut args = rec_args(1, "mp");
+    args["index"] = json!(0);
+    args["count"] = json!(10);
+    let msgs = c.call_all("recording_get_channel_data", args);
+    assert_eq!(msgs.len(), 2, "a progress message, then the data: {msgs:?}");
+    assert_eq!(msgs[0]["type"], "progress");
+    assert_eq!(msgs[0]["cmd"], "recording_get_channel_data");
+    assert_eq!(msgs[0]["trans_id"], msgs[1]["trans_id"]);
+    assert!(msgs[0]["progress_value"].is_u64(), "{}", msgs[0]);
+    assert_eq!(ok(&msgs[1])["values"].as_array().unwrap().len(), 10);
+    // Other commands get none.
+    let msgs = c.call_all("otii_get_active_project", json!({}));
+    assert_eq!(msgs.len(), 1);
 }
 
 #[test]

@@ -1,24 +1,23 @@
 //! One client connection: the greeting, then request after request until the client leaves.
 //!
 //! The server never sends an unsolicited `information` message after the greeting: the
-//! reference client would take it for the answer it waits for. Injected faults act here,
-//! before a command reaches its handler.
+//! reference client would take it for the answer it waits for. Nor does it send `progress`
+//! messages before data answers, as the real Otii does not (the study's client 2.2.5 would
+//! print a line for each, and its logs hold none); only the `progress` fault adds them. Injected
+//! faults act here, before a command reaches its handler.
 
 use std::io::{self, BufReader, BufWriter};
 use std::net::TcpStream;
 use std::thread;
 
 use otii_protocol::{
-    trim_terminator, write_message, ErrorCode, Frame, FrameReader, Message, Progress, ProgressData,
-    Response, MAX_REQUEST_BYTES,
+    trim_terminator, write_message, ErrorCode, Frame, FrameReader, Message, Progress, Response,
+    MAX_REQUEST_BYTES,
 };
 use serde_json::{json, Map, Value};
 
 use super::{dispatch, greeting, ProtoError, Reply, Shared};
 use crate::fault::Fault;
-
-/// Data requests of at least this many values get a progress message before the answer.
-const PROGRESS_FROM: u64 = 20_000;
 
 /// Serves one connection until the client closes it (or a fault drops it).
 pub(super) fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
@@ -115,14 +114,11 @@ pub(super) fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
                     return Ok(());
                 }
                 data_chunks += 1;
-                if job.count >= PROGRESS_FROM {
+                if shared.cfg.faults.contains(&Fault::ProgressBeforeData) {
                     let progress = Message::<Value>::Progress(Progress {
                         cmd: cmd.clone(),
                         trans_id: trans_id.clone(),
-                        data: ProgressData {
-                            progress: 0,
-                            count: Some(job.count),
-                        },
+                        progress_value: 0,
                     });
                     write_message(&mut out, &progress)?;
                 }
