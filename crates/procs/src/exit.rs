@@ -12,6 +12,10 @@ pub enum Exit {
     Failure,
     /// 2: the command line or the configuration is wrong; nothing was done.
     Usage,
+    /// 75 (`EX_TEMPFAIL` of sysexits.h): nothing was measured, because something outside the
+    /// run was away: the meter, the server or the network (refused, reset, closed, timed out).
+    /// The same command may succeed later: retry it, it is not the run's fault.
+    Unavailable,
     /// 130: stopped by Ctrl-C or SIGTERM, cleanly.
     Interrupted,
 }
@@ -23,6 +27,7 @@ impl Exit {
             Exit::Success => 0,
             Exit::Failure => 1,
             Exit::Usage => 2,
+            Exit::Unavailable => 75,
             Exit::Interrupted => 130,
         }
     }
@@ -57,11 +62,40 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// An infrastructure fault: the meter, the server or the network was away, so nothing was
+/// measured. Anywhere in an error's chain, it makes [`main`] exit 75 ([`Exit::Unavailable`])
+/// instead of 1, so a caller can retry instead of counting a failed run.
+///
+/// It displays as the error it wraps and stands in for it in the chain (its `source` is the
+/// wrapped error's), so the one error line reads exactly as without it.
+#[derive(Debug)]
+pub struct Unavailable(pub Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Unavailable {
+    /// Marks `e` as an infrastructure fault.
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self(e.into())
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Unavailable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// The tail of every tool's `main`: `config` is the result of validating the parsed command
 /// line (an error there prints `tool: message` and exits 2); `body` runs the library with the
 /// [`Interrupt`] flag, installed for SIGINT and SIGTERM, and says which exit it earned. An
 /// error from `body` prints one line, `tool: error: cause: …`, each cause once, and exits 1, or
-/// 2 when a [`UsageError`] is in its chain, or 130 when the flag was set; a closed stdout
+/// 2 when a [`UsageError`] is in its chain, or 75 when an [`Unavailable`] is (and no
+/// [`UsageError`]), or 130 when the flag was set; a closed stdout
 /// (`tool | head`) is success and prints nothing.
 pub fn main<C, E>(
     tool: &str,
@@ -98,6 +132,8 @@ fn outcome(tool: &str, result: anyhow::Result<Exit>, interrupt: &Interrupt) -> E
                 Exit::Interrupted
             } else if e.chain().any(|c| c.is::<UsageError>()) {
                 Exit::Usage
+            } else if e.chain().any(|c| c.is::<Unavailable>()) {
+                Exit::Unavailable
             } else {
                 Exit::Failure
             }
@@ -135,5 +171,23 @@ mod tests {
         assert_eq!(Exit::from_ok(true, &stopped), Exit::Interrupted);
         assert_eq!(Exit::from_ok(false, &calm), Exit::Failure);
         assert_eq!(Exit::Interrupted.code(), 130);
+    }
+
+    #[test]
+    fn an_infrastructure_fault_anywhere_in_the_chain_exits_75_and_reads_as_its_cause() {
+        let calm = Interrupt::new();
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = anyhow::Error::new(Unavailable::new(refused)).context("recording run 3");
+        assert_eq!(
+            records::error_chain(e.as_ref()),
+            "recording run 3: connection refused"
+        );
+        assert_eq!(outcome("t", Err(e), &calm), Exit::Unavailable);
+        assert_eq!(Exit::Unavailable.code(), 75);
+        // An interrupt wins: the fault may be the Ctrl-C's own doing.
+        let stopped = Interrupt::new();
+        stopped.trigger();
+        let cut = Err(anyhow::Error::new(Unavailable::new("meter away")));
+        assert_eq!(outcome("t", cut, &stopped), Exit::Interrupted);
     }
 }

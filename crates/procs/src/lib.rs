@@ -33,7 +33,7 @@ mod port;
 mod ready;
 
 pub use child::{signal_group, signal_process, OwnedChild, Signal, STOP_GRACE};
-pub use exit::{main, Exit, UsageError};
+pub use exit::{main, Exit, Unavailable, UsageError};
 pub use foreground::{run_foreground, Finished};
 pub use interrupt::Interrupt;
 pub use minitwit::{
