@@ -33,6 +33,13 @@ pub enum Command {
         /// Report options.
         options: ReportOptions,
     },
+    /// How many runs (the report's plan section).
+    Plan {
+        /// What to plan for (and whether warm-ups count).
+        options: ReportOptions,
+        /// JSON instead of sentences.
+        json: bool,
+    },
     /// The figures.
     Plot {
         /// Output directory.
@@ -172,6 +179,9 @@ pub fn run(config: &Config, interrupt: &Interrupt, out: &mut dyn Write) -> Resul
             options,
         } => {
             let rep = report::build(&data, options);
+            if let Some(line) = report::left_out_summary(&rep.left_out) {
+                eprintln!("energy-stats: {line}");
+            }
             if rep.groups.iter().any(|g| g.runs_used == 0) {
                 let empty: Vec<&str> = rep
                     .groups
@@ -202,11 +212,32 @@ pub fn run(config: &Config, interrupt: &Interrupt, out: &mut dyn Write) -> Resul
             };
             out.write_all(text.as_bytes())?;
         }
+        Command::Plan { options, json } => {
+            let rep = report::build(&data, options);
+            if let Some(line) = report::left_out_summary(&rep.left_out) {
+                eprintln!("energy-stats: {line}");
+            }
+            if *json {
+                serde_json::to_writer_pretty(&mut *out, &rep.plan)
+                    .context("serialising the plan")?;
+                writeln!(out)?;
+            } else if rep.plan.pairs.is_empty() {
+                bail!("plan needs at least 2 groups to compare");
+            } else {
+                for line in rep.plan.lines() {
+                    writeln!(out, "{line}")?;
+                }
+            }
+        }
         Command::Plot {
             out_dir,
             png,
             include_warmup,
         } => {
+            let left = report::left_out(&data, *include_warmup);
+            if let Some(line) = report::left_out_summary(&left) {
+                eprintln!("energy-stats: {line}");
+            }
             let written = crate::plot::write_all(&data, out_dir, *png, *include_warmup)?;
             for p in written {
                 writeln!(out, "{}", p.display())?;

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use energy_stats::app::{anderson_table, cache_from, Command, Config, ReportFormat};
 use energy_stats::input::ReadOptions;
+use energy_stats::plan::PlanOptions;
 use energy_stats::report::ReportOptions;
 
 const AFTER_HELP: &str = "\
@@ -26,6 +27,7 @@ EXAMPLES:
   energy-stats runs data/out/minitwit312 --format csv     per-run table
   energy-stats runs data/out/minitwit* | energy-stats report -   the same report, piped
   energy-stats plot data/out/minitwit*/ --out figures     the study's figures as SVG
+  energy-stats plan data/demo/*/ --difference 2           runs per interpreter to tell 2 % apart
 
 EXIT CODES: 0 ok, 1 failure (bad input: the message names file and line), 2 usage,
 130 interrupted.";
@@ -69,6 +71,26 @@ enum Sub {
         #[arg(long, default_value = "classical")]
         anderson_table: String,
     },
+    /// How many runs: from a pilot or a finished experiment, per pair of groups, the runs per
+    /// group to tell a difference apart (two-sample t-test, statsmodels' TTestIndPower) and to
+    /// bring the interval of the % difference down to a half-width, at the report's level
+    /// (α = 0.05, Bonferroni over the pairs).
+    Plan {
+        #[command(flatten)]
+        common: Common,
+        /// The difference of mean energy to tell apart, in %.
+        #[arg(long, default_value_t = 2.0)]
+        difference: f64,
+        /// The power wanted, between 0 and 1.
+        #[arg(long, default_value_t = 0.8)]
+        power: f64,
+        /// The half-width wanted of the interval of the % difference, in percentage points.
+        #[arg(long, default_value_t = 1.0)]
+        half_width: f64,
+        /// text (one sentence per pair) or json.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
     /// The study's figures: traces, mean traces, box plots, histograms, run order.
     Plot {
         #[command(flatten)]
@@ -109,7 +131,7 @@ struct Common {
     /// recorded with the simulator, meter otii-sim).
     #[arg(long)]
     modelled: bool,
-    /// Keep warm-up runs (run 0) in the statistics.
+    /// Keep warm-up runs (runs whose record or row says warmup) in the statistics.
     #[arg(long)]
     include_warmup: bool,
     /// Write to FILE instead of stdout.
@@ -130,6 +152,12 @@ enum Format {
     Latex,
     Csv,
     Headline,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PlanFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -173,6 +201,7 @@ impl TryFrom<Cli> for Config {
                 let options = ReportOptions {
                     anderson_table: anderson_table(&table)?,
                     include_warmup: common.include_warmup,
+                    plan: PlanOptions::default(),
                 };
                 let format = match format {
                     Format::Markdown => ReportFormat::Markdown,
@@ -189,6 +218,34 @@ impl TryFrom<Cli> for Config {
                     options,
                 };
                 (common, command)
+            }
+            Sub::Plan {
+                common,
+                difference,
+                power,
+                half_width,
+                format,
+            } => {
+                if !(difference.is_finite() && difference > 0.0) {
+                    anyhow::bail!("--difference {difference}: give a difference above 0 (in %)");
+                }
+                if !(power > 0.0 && power < 1.0) {
+                    anyhow::bail!("--power {power}: give a power between 0 and 1, e.g. 0.8");
+                }
+                if !(half_width.is_finite() && half_width > 0.0) {
+                    anyhow::bail!("--half-width {half_width}: give a half-width above 0 (in %)");
+                }
+                let options = ReportOptions {
+                    include_warmup: common.include_warmup,
+                    plan: PlanOptions {
+                        difference_pct: difference,
+                        power,
+                        half_width_pct: half_width,
+                    },
+                    ..ReportOptions::default()
+                };
+                let json = matches!(format, PlanFormat::Json);
+                (common, Command::Plan { options, json })
             }
             Sub::Plot {
                 common,

@@ -14,8 +14,12 @@ use crate::trace::{TraceSummary, STUDY_RATE_HZ};
 pub struct Run {
     /// Group label.
     pub label: String,
-    /// Run index within the group (1-based; 0 is a warm-up run).
+    /// Run index within the group, as the input numbered it (any first number).
     pub run: u32,
+    /// A warm-up run: only when its record or row says so (status `warmup`, or a run record
+    /// of schema run/1 numbered 0, which that format defines as a discarded warm-up), never
+    /// because a table numbers its runs from 0.
+    pub warmup: bool,
     /// Mean power (W).
     pub power_w: f64,
     /// Scenario time (s).
@@ -54,6 +58,7 @@ impl Run {
         Run {
             label,
             run,
+            warmup: false,
             power_w,
             duration_s,
             energy_j: RunRecord::study_energy_j(power_w, duration_s),
@@ -103,9 +108,9 @@ impl Run {
             .filter(|v| v.is_finite())
     }
 
-    /// A warm-up run (run 0), left out of the statistics by default.
+    /// A warm-up run (its record or row says so), left out of the statistics by default.
     pub fn is_warmup(&self) -> bool {
-        self.run == 0
+        self.warmup
     }
 }
 

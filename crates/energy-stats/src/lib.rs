@@ -5,7 +5,8 @@
 //! `runs` output included, so its commands pipe into each other), and computes what the study's
 //! notebook did — pandas `describe()` tables, Shapiro–Wilk, Anderson–Darling, Bartlett,
 //! Levene, ANOVA and Kruskal–Wallis, equal to SciPy 1.17.1 to 1e-9 — plus pairwise comparisons
-//! with bootstrap CIs, run-order diagnostics and the study's figures.
+//! with intervals that hold at 3 to 30 runs (and verdicts read off them, Bonferroni over the
+//! pairs), how many runs a difference needs, run-order diagnostics and the study's figures.
 //!
 //! # Layout
 //! - `numeric.rs`: NumPy-order sums, variances, quantiles and ranks.
@@ -13,7 +14,11 @@
 //! - `hypothesis/`: the tests, reproducing SciPy 1.17.1 (normality, across groups, two-sample).
 //! - `describe.rs`: pandas' `describe()`.
 //! - `tukey.rs`: Tukey's HSD p-values (the studentized range distribution).
-//! - `posthoc.rs`: pairwise Welch/Mann–Whitney with Holm, effect sizes, bootstrap, verdicts.
+//! - `intervals/`: Fieller–Welch, Hodges–Lehmann and noncentral-t intervals, the noncentral t
+//!   and the t-test's power (statsmodels' `TTestIndPower`).
+//! - `posthoc.rs`: pairwise comparisons: intervals at one simultaneous level, effect sizes,
+//!   Welch/Mann–Whitney with Holm, verdicts read off the intervals.
+//! - `plan.rs`: how many runs per group a difference or an interval width needs.
 //! - `dataset.rs`: the runs, groups and dataset the analysis works on.
 //! - `input.rs`: the inputs (group folders through [`records::GroupDir`], files, stdin) → groups.
 //! - `table.rs`: run tables as JSON Lines (run records, `runs` rows) or CSV (`csv` crate).
@@ -24,6 +29,7 @@
 //! - `app.rs`: the validated [`app::Config`] and the command it runs (`main.rs` is clap only).
 //! - `plot.rs`: the figures (SVG, PNG).
 //! - `golden.rs` (tests only): the SciPy-parity fixtures, to 1e-9.
+//! - `coverage.rs` (tests only): simulated tables; every interval's coverage, every verdict.
 //!
 //! `main.rs` parses with clap (`cli.rs`) and ends in [`procs::main`].
 
@@ -33,9 +39,11 @@ pub mod dataset;
 pub mod describe;
 pub mod hypothesis;
 pub mod input;
+pub mod intervals;
 pub mod loader;
 pub mod logtxt;
 pub mod numeric;
+pub mod plan;
 pub mod plot;
 pub mod posthoc;
 pub mod report;
@@ -45,5 +53,7 @@ pub mod table;
 pub mod trace;
 pub mod tukey;
 
+#[cfg(test)]
+mod coverage;
 #[cfg(test)]
 mod golden;

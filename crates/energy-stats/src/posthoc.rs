@@ -1,16 +1,84 @@
-//! Beyond the study: pairwise comparisons with multiplicity control, effect sizes and
-//! bootstrap confidence intervals, and a verdict in plain words per pair.
+//! Beyond the study: pairwise comparisons with their intervals, effect sizes and a verdict in
+//! plain words per pair, every interval and verdict at one simultaneous level.
 //!
-//! Per pair (a, b) of groups, in group order: Tukey's HSD over all groups; Welch's t and
-//! Mann–Whitney U with Holm's step-down correction over all pairs; Hedges' g and Cliff's δ; the difference of means of b
-//! relative to a in percent with a percentile bootstrap CI (independent resampling of each
-//! group, a fixed seed so reports are reproducible).
+//! Per pair (a, b) of groups, in group order: the % difference of mean energy with Fieller's
+//! interval (Welch's degrees of freedom), the % difference of medians with the Hodges–Lehmann
+//! interval (log scale, exact Mann–Whitney), Hedges' g with the exact noncentral-t interval of
+//! δ, Cliff's δ; all intervals at `1 − α/m` for `m` pairs (Bonferroni), so they hold together
+//! at `1 − α`. The verdict is read off the mean interval: "uses X % more/less" exactly when the
+//! interval leaves out 0 %, which is Welch's test at `α/m` (Bonferroni-adjusted p < α). Welch's
+//! and Mann–Whitney's p with Holm's correction and Tukey's HSD stay in the table as the study
+//! reported them.
 
 use crate::hypothesis::{mannwhitneyu, welch};
-use crate::numeric::{finite, np_mean, np_var, quantile_sorted, sorted};
+use crate::intervals::effect::{cohen_hedges, delta_interval};
+use crate::intervals::ratio::{fieller_welch, hodges_lehmann, PctInterval, UNBOUNDED};
+use crate::intervals::Level;
+use crate::numeric::{finite, np_mean, quantile_sorted, sorted};
 
-/// Bootstrap resamples per pair.
-pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+/// The family-wise α of the comparisons: 95 % simultaneous intervals.
+pub const ALPHA: f64 = 0.05;
+
+/// How the comparisons were made: written once in the report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Method {
+    /// Family-wise confidence of all intervals together (0.95).
+    pub level: f64,
+    /// The multiplicity correction: `bonferroni`.
+    pub correction: &'static str,
+    /// Pairs compared, `m`.
+    pub pairs: usize,
+    /// Confidence of each pair's interval, `1 − α/m`.
+    pub per_pair_level: f64,
+    /// The interval of the % difference of means: `fieller-welch`.
+    pub mean_interval: &'static str,
+    /// The interval of the % difference of medians: `hodges-lehmann-log-exact`.
+    pub median_interval: &'static str,
+    /// The interval of the effect size: `noncentral-t` (of δ, which Hedges' g estimates).
+    pub effect_interval: &'static str,
+    /// Where the verdict comes from.
+    pub verdict: &'static str,
+}
+
+impl Method {
+    /// The method of a report comparing `pairs` pairs.
+    pub fn for_pairs(pairs: usize) -> Method {
+        let level = Level {
+            alpha: ALPHA,
+            pairs,
+        };
+        Method {
+            level: 1.0 - ALPHA,
+            correction: "bonferroni",
+            pairs,
+            per_pair_level: level.per_pair_confidence(),
+            mean_interval: "fieller-welch",
+            median_interval: "hodges-lehmann-log-exact",
+            effect_interval: "noncentral-t",
+            verdict: "mean interval excludes 0 % (Welch at alpha/m)",
+        }
+    }
+    /// The method in words, for the human formats.
+    pub fn describe(&self) -> String {
+        let each = if self.pairs > 1 {
+            format!(
+                ", each pair at {:.2} % (Bonferroni over {} pairs)",
+                100.0 * self.per_pair_level,
+                self.pairs
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{:.0} % simultaneous intervals{each}: % difference of means by Fieller's method with \
+             Welch's degrees of freedom, of medians by Hodges–Lehmann (log scale, exact \
+             Mann–Whitney), Hedges' g with the exact noncentral-t interval of δ. A pair is called \
+             different exactly when its mean interval leaves out 0 % (Welch's test at the same \
+             level).",
+            100.0 * self.level
+        )
+    }
+}
 
 /// One pairwise comparison of energy.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -21,18 +89,39 @@ pub struct Pair {
     pub b: String,
     /// `100 · (mean_b − mean_a) / mean_a`.
     pub mean_diff_pct: Option<f64>,
-    /// Lower end of the 95 % bootstrap CI of `mean_diff_pct`.
+    /// Lower end of the interval of `mean_diff_pct` (Fieller–Welch, at `ci_level`).
     pub ci_low_pct: Option<f64>,
-    /// Upper end of the 95 % bootstrap CI of `mean_diff_pct`.
+    /// Upper end of the interval of `mean_diff_pct`.
     pub ci_high_pct: Option<f64>,
+    /// Half the width of that interval, in percentage points.
+    pub half_width_pct: Option<f64>,
+    /// Confidence of this pair's intervals, `1 − α/m` (Bonferroni).
+    pub ci_level: f64,
+    /// The method of the mean interval: `fieller-welch`.
+    pub ci_method: &'static str,
+    /// Why the mean interval is missing, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_note: Option<String>,
     /// `100 · (median_b − median_a) / median_a`.
     pub median_diff_pct: Option<f64>,
+    /// Hodges–Lehmann estimate of the ratio of medians, in % (log scale).
+    pub median_hl_pct: Option<f64>,
+    /// Lower end of the Hodges–Lehmann interval (%), at `ci_level`.
+    pub median_ci_low_pct: Option<f64>,
+    /// Upper end of the Hodges–Lehmann interval (%).
+    pub median_ci_high_pct: Option<f64>,
+    /// Why the median interval is missing, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_ci_note: Option<String>,
     /// Welch's t statistic (a − b).
     pub welch_t: Option<f64>,
     /// Welch's two-sided p-value, unadjusted.
     pub welch_p: Option<f64>,
     /// Welch's p after Holm's correction over all pairs.
     pub welch_p_holm: Option<f64>,
+    /// Welch's p after Bonferroni's correction (`m·p`, at most 1): below α exactly when the
+    /// mean interval leaves out 0 %.
+    pub welch_p_bonferroni: Option<f64>,
     /// Tukey's HSD p-value of the pair (all groups, equal variances), as SciPy's `tukey_hsd`.
     pub tukey_p: Option<f64>,
     /// Mann–Whitney U of a.
@@ -43,41 +132,17 @@ pub struct Pair {
     pub mwu_p_holm: Option<f64>,
     /// Hedges' g of b − a (pooled SD, small-sample corrected).
     pub hedges_g: Option<f64>,
-    /// 95 % bootstrap CI of Hedges' g, low end.
+    /// Lower end of the exact (noncentral t) interval of δ, the standardised difference g
+    /// estimates, at `ci_level`.
     pub hedges_g_ci_low: Option<f64>,
-    /// 95 % bootstrap CI of Hedges' g, high end.
+    /// Upper end of that interval.
     pub hedges_g_ci_high: Option<f64>,
     /// Cliff's δ of b versus a: P(b > a) − P(b < a).
     pub cliffs_delta: Option<f64>,
-    /// Whether the Holm-adjusted Welch p is below 0.05.
+    /// Whether the mean interval leaves out 0 %.
     pub significant: bool,
     /// The comparison in plain words.
     pub verdict: String,
-}
-
-/// A small, fast, reproducible generator (SplitMix64) for the bootstrap.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn index(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
-}
-
-fn hedges_g(a: &[f64], b: &[f64]) -> f64 {
-    let (n1, n2) = (a.len() as f64, b.len() as f64);
-    let pooled =
-        (((n1 - 1.0) * np_var(a, 1.0) + (n2 - 1.0) * np_var(b, 1.0)) / (n1 + n2 - 2.0)).sqrt();
-    let d = (np_mean(b) - np_mean(a)) / pooled;
-    let j = 1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0);
-    d * j
 }
 
 fn cliffs_delta(a: &[f64], b: &[f64]) -> f64 {
@@ -114,16 +179,31 @@ fn fmt_pct(v: f64) -> String {
     format!("{:.1}", v.abs())
 }
 
-/// Compare every pair of groups (label, energies), in the order given.
+/// Compare every pair of groups (label, energies), in the order given, at 95 % simultaneous.
 pub fn pairwise(groups: &[(&str, &[f64])], quantity: &str) -> Vec<Pair> {
+    pairwise_with(groups, quantity, true)
+}
+
+/// [`pairwise`] without Tukey's HSD (the slow part, which no verdict uses): for simulations.
+#[cfg(test)]
+pub(crate) fn pairwise_without_tukey(groups: &[(&str, &[f64])], quantity: &str) -> Vec<Pair> {
+    pairwise_with(groups, quantity, false)
+}
+
+fn pairwise_with(groups: &[(&str, &[f64])], quantity: &str, tukey: bool) -> Vec<Pair> {
+    let m = groups.len() * groups.len().saturating_sub(1) / 2;
+    let level = Level {
+        alpha: ALPHA,
+        pairs: m,
+    };
     let mut pairs = Vec::new();
     for i in 0..groups.len() {
         for j in i + 1..groups.len() {
-            pairs.push(compare(groups[i], groups[j], (i * 1000 + j) as u64));
+            pairs.push(compare(groups[i], groups[j], level));
         }
     }
     let refs: Vec<&[f64]> = groups.iter().map(|g| g.1).collect();
-    if let Ok(t) = crate::tukey::tukey_hsd(&refs) {
+    if let Some(Ok(t)) = tukey.then(|| crate::tukey::tukey_hsd(&refs)) {
         let mut k = 0;
         for i in 0..groups.len() {
             for j in i + 1..groups.len() {
@@ -137,43 +217,61 @@ pub fn pairwise(groups: &[(&str, &[f64])], quantity: &str) -> Vec<Pair> {
     for (k, p) in pairs.iter_mut().enumerate() {
         p.welch_p_holm = welch_holm[k];
         p.mwu_p_holm = mwu_holm[k];
-        p.significant = p.welch_p_holm.is_some_and(|v| v < 0.05);
-        p.verdict = verdict(p, quantity);
+        p.welch_p_bonferroni = p.welch_p.map(|v| (v * m as f64).min(1.0));
+        p.verdict = verdict(p, quantity, m);
     }
     pairs
 }
 
-fn verdict(p: &Pair, quantity: &str) -> String {
+fn verdict(p: &Pair, quantity: &str, m: usize) -> String {
     let (Some(d), Some(lo), Some(hi)) = (p.mean_diff_pct, p.ci_low_pct, p.ci_high_pct) else {
-        return format!("{} vs {}: not computable (too few runs)", p.b, p.a);
+        let why = p.ci_note.as_deref().unwrap_or("too few runs");
+        if let (Some(d), true) = (p.mean_diff_pct, p.ci_note.as_deref() == Some(UNBOUNDED)) {
+            return format!(
+                "{} vs {}: no significant difference in {quantity}, {d:+.1} % (the interval has no end at this level: too few runs for this spread)",
+                p.b, p.a
+            );
+        }
+        return format!("{} vs {}: not computable ({why})", p.b, p.a);
     };
-    let ci = if d >= 0.0 {
-        format!("[{}, {}]", fmt_pct(lo), fmt_pct(hi))
-    } else {
-        format!("[{}, {}]", fmt_pct(hi), fmt_pct(lo))
-    };
-    let holm = p
-        .welch_p_holm
-        .map_or("n/a".to_string(), |v| format!("{v:.2e}"));
-    if p.significant {
-        let dir = if d < 0.0 { "less" } else { "more" };
+    let how = if m > 1 {
         format!(
-            "{} uses {} % {ci} {dir} {quantity} than {} (Welch, Holm-adjusted p = {holm})",
+            "{:.0} % simultaneous interval, Bonferroni over {m} pairs",
+            100.0 * (1.0 - ALPHA)
+        )
+    } else {
+        format!("{:.0} % interval", 100.0 * (1.0 - ALPHA))
+    };
+    let welch = p
+        .welch_p_bonferroni
+        .map_or("n/a".to_string(), |v| format!("{v:.2e}"));
+    let adj = if m > 1 { "Bonferroni-adjusted " } else { "" };
+    if p.significant {
+        let (dir, l, h) = if d < 0.0 {
+            ("less", -hi, -lo)
+        } else {
+            ("more", lo, hi)
+        };
+        format!(
+            "{} uses {} % [{}, {}] {dir} {quantity} than {} ({how}, Fieller–Welch; Welch {adj}p = {welch})",
             p.b,
             fmt_pct(d),
+            fmt_pct(l),
+            fmt_pct(h),
             p.a
         )
     } else {
         format!(
-            "{} vs {}: no significant difference in {quantity}, {:+.1} % [{:+.1}, {:+.1}] (Welch, Holm-adjusted p = {holm})",
+            "{} vs {}: no significant difference in {quantity}, {:+.1} % [{:+.1}, {:+.1}] ({how}, Fieller–Welch; Welch {adj}p = {welch})",
             p.b, p.a, d, lo, hi
         )
     }
 }
 
-fn compare(a: (&str, &[f64]), b: (&str, &[f64]), seed: u64) -> Pair {
+fn compare(a: (&str, &[f64]), b: (&str, &[f64]), level: Level) -> Pair {
     let (la, xa) = a;
     let (lb, xb) = b;
+    let alpha = level.per_pair_alpha();
     let w = welch(xa, xb).ok();
     let u = mannwhitneyu(xa, xb).ok();
     let enough = xa.len() >= 2 && xb.len() >= 2;
@@ -189,60 +287,47 @@ fn compare(a: (&str, &[f64]), b: (&str, &[f64]), seed: u64) -> Pair {
             )
         })
         .and_then(finite);
-    let g = enough.then(|| hedges_g(xa, xb)).and_then(finite);
-    let (mut ci_lo, mut ci_hi, mut g_lo, mut g_hi) = (None, None, None, None);
-    if enough {
-        let mut rng = SplitMix(0x5EED_0000 ^ seed);
-        let mut diffs = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
-        let mut gs = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
-        let mut ra = vec![0.0; xa.len()];
-        let mut rb = vec![0.0; xb.len()];
-        for _ in 0..BOOTSTRAP_RESAMPLES {
-            for v in ra.iter_mut() {
-                *v = xa[rng.index(xa.len())];
-            }
-            for v in rb.iter_mut() {
-                *v = xb[rng.index(xb.len())];
-            }
-            let d = pct(np_mean(&ra), np_mean(&rb));
-            if d.is_finite() {
-                diffs.push(d);
-            }
-            let gg = hedges_g(&ra, &rb);
-            if gg.is_finite() {
-                gs.push(gg);
-            }
-        }
-        if diffs.len() > BOOTSTRAP_RESAMPLES / 2 {
-            let s = sorted(&diffs);
-            ci_lo = Some(quantile_sorted(&s, 0.025));
-            ci_hi = Some(quantile_sorted(&s, 0.975));
-        }
-        if gs.len() > BOOTSTRAP_RESAMPLES / 2 {
-            let s = sorted(&gs);
-            g_lo = Some(quantile_sorted(&s, 0.025));
-            g_hi = Some(quantile_sorted(&s, 0.975));
-        }
-    }
+    let ci = fieller_welch(xa, xb, alpha);
+    let (hl, median_ci) = hodges_lehmann(xa, xb, alpha);
+    let effect = cohen_hedges(xa, xb);
+    let g_ci = effect.and_then(|(d, _)| delta_interval(d, xa.len(), xb.len(), alpha));
+    let ends = |c: &Result<PctInterval, _>| match c {
+        Ok(c) => (Some(c.low), Some(c.high), Some(c.half_width())),
+        Err(_) => (None, None, None),
+    };
+    let note = |c: &Result<PctInterval, crate::intervals::ratio::NoInterval>| {
+        c.as_ref().err().map(ToString::to_string)
+    };
+    let (lo, hi, half) = ends(&ci);
+    let (mlo, mhi, _) = ends(&median_ci);
     Pair {
         a: la.to_string(),
         b: lb.to_string(),
         mean_diff_pct: mean_diff,
-        ci_low_pct: ci_lo,
-        ci_high_pct: ci_hi,
+        ci_low_pct: lo,
+        ci_high_pct: hi,
+        half_width_pct: half,
+        ci_level: level.per_pair_confidence(),
+        ci_method: "fieller-welch",
+        ci_note: note(&ci),
         median_diff_pct: median_diff,
+        median_hl_pct: hl.and_then(finite),
+        median_ci_low_pct: mlo,
+        median_ci_high_pct: mhi,
+        median_ci_note: note(&median_ci),
         welch_t: w.map(|(r, _)| r.statistic),
         welch_p: w.map(|(r, _)| r.pvalue),
         welch_p_holm: None,
+        welch_p_bonferroni: None,
         tukey_p: None,
         mwu_u: u.map(|r| r.statistic),
         mwu_p: u.map(|r| r.pvalue),
         mwu_p_holm: None,
-        hedges_g: g,
-        hedges_g_ci_low: g_lo,
-        hedges_g_ci_high: g_hi,
+        hedges_g: effect.map(|(_, g)| g).and_then(finite),
+        hedges_g_ci_low: g_ci.map(|c| c.0),
+        hedges_g_ci_high: g_ci.map(|c| c.1),
         cliffs_delta: (!xa.is_empty() && !xb.is_empty()).then(|| cliffs_delta(xa, xb)),
-        significant: false,
+        significant: ci.as_ref().is_ok_and(PctInterval::excludes_zero),
         verdict: String::new(),
     }
 }

@@ -90,6 +90,7 @@ pub fn row_into_run(row: RunRow, file: Option<&Path>) -> (Run, bool) {
     let run = Run {
         label: row.label,
         run: row.run,
+        warmup: row.status == RowStatus::Warmup,
         power_w: row.power_avg_w.unwrap_or(f64::NAN),
         duration_s: row.duration_s.unwrap_or(f64::NAN),
         energy_j: row.energy_j.unwrap_or(f64::NAN),

@@ -4,7 +4,7 @@
 //! rows `energy-stats runs` writes (`"schema": "energy-stats-run/1"`, [`records::RunRow`]);
 //! each line is read by its tag. A CSV table is either the one `energy-stats runs --format csv`
 //! writes (it has `status`, `source` and `origin` columns; read back without loss) or any table
-//! with `label`, `power_w` (or `power_avg_w`) and `duration_s` and optionally `run`. CSV is read
+//! with `label`, `power_w` (or `power_avg_w`) and `duration_s` and optionally `run` and `status`. CSV is read
 //! through the `csv` crate, so quoted cells (a label with a comma) read as written.
 //!
 //! A trace path in a record or row is resolved as [`records::trace_path`] says: relative to
@@ -55,6 +55,9 @@ fn run_from_record(r: RunRecord, origin: String, record_file: Option<&Path>) -> 
         Status::Failed => Some(r.reason.clone().unwrap_or_else(|| "failed".into())),
     };
     Run {
+        // run/1 defines run 0 as a discarded warm-up run (records::RunRecord::run): the record
+        // says so. Tables (CSV, energy-stats-run/1 rows) say it with a status instead.
+        warmup: r.run == 0,
         modelled: r.is_modelled(),
         requests: r.load.as_ref().map(|l| l.requests),
         label: r.label,
@@ -161,7 +164,7 @@ pub(crate) fn read_table_text(
 }
 
 /// A CSV table of runs: a header with at least `label,power_w,duration_s` (any order; `run`
-/// optional, `power_avg_w` for `power_w`; other columns ignored), or the table `energy-stats
+/// and `status` (`ok`, `warmup`, `failed`) optional, `power_avg_w` for `power_w`; other columns ignored), or the table `energy-stats
 /// runs --format csv` writes. Baseline rows of the latter are left out here.
 pub fn read_csv_table(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<Run>, InputError> {
     let mut out = Runs::default();
@@ -225,11 +228,14 @@ fn read_csv(
     ) else {
         let found: Vec<&str> = header.iter().collect();
         return Err(InputError::Bad(format!(
-            "{name}:1: a run table needs the columns label,power_w,duration_s (or power_avg_w for power_w; optional: run); found {:?}",
+            "{name}:1: a run table needs the columns label,power_w,duration_s (or power_avg_w for power_w; optional: run, status); found {:?}",
             found.join(",")
         )));
     };
     let ri = find("run");
+    // An optional `status` column says which runs are warm-ups or failed; the run numbers
+    // never do (a table numbered from 0 is read whole).
+    let si = find("status");
     let mut counters: BTreeMap<String, u32> = BTreeMap::new();
     // The csv crate does not count the blank lines it skips: lines are counted here from the
     // byte offsets, so an error names the line an editor shows.
@@ -274,14 +280,16 @@ fn read_csv(
         *counter += 1;
         let origin = format!("{name}:{line_no}");
         match parsed {
-            Ok((p, d, r)) => out.runs.push(Run::measured(
-                label,
-                r.unwrap_or(*counter),
-                p,
-                d,
-                Source::Table,
-                origin,
-            )),
+            Ok((p, d, r)) => {
+                let mut run =
+                    Run::measured(label, r.unwrap_or(*counter), p, d, Source::Table, origin);
+                match si.map(|k| cell(k).to_ascii_lowercase()).as_deref() {
+                    Some("warmup" | "warm-up") => run.warmup = true,
+                    Some("failed") => run.failed = Some("failed (status column)".into()),
+                    _ => {}
+                }
+                out.runs.push(run);
+            }
             Err(why) if opts.keep_going => out.runs.push(Run::unknown(
                 label,
                 *counter,

@@ -968,3 +968,82 @@ fn headline_is_one_sentence_per_interpreter_compared_with_the_first() {
         "only one interpreter (CPython 3.9), or too few runs to compare — modelled\n"
     );
 }
+
+/// A pandas table numbers its runs from 0: every run is read, none is taken for a warm-up.
+#[test]
+fn a_table_numbered_from_zero_is_read_whole_and_left_out_runs_are_counted() {
+    let table = "label,run,power_w,duration_s\n3.11,0,1.50,100\n3.11,1,1.52,100\n3.11,2,1.49,101\n\
+                 3.12,0,1.40,100\n3.12,1,1.41,99\n3.12,2,1.39,100\n";
+    let out = bin()
+        .args(["report", "-", "--format", "json"])
+        .write_stdin(table)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("left out").not());
+    let r = json(&out.get_output().stdout);
+    for g in r["groups"].as_array().unwrap() {
+        assert_eq!(g["runs_used"], 3, "{g}");
+        assert_eq!(g["runs_warmup"], 0);
+    }
+    assert_eq!(r["left_out"].as_array().unwrap().len(), 0);
+    // Only a status says warm-up; it is then counted on stderr and listed in every format.
+    let marked = "label,run,status,power_w,duration_s\n3.11,0,warmup,2.0,100\n3.11,1,ok,1.5,100\n\
+                  3.11,2,ok,1.52,100\n3.11,3,failed,1.5,100\n3.12,1,ok,1.4,100\n3.12,2,ok,1.41,100\n";
+    for format in ["markdown", "json", "csv", "latex", "headline"] {
+        let out = bin()
+            .args(["report", "-", "--format", format])
+            .write_stdin(marked)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(
+                "2 runs left out of the statistics (1 failed, 1 warm-up)",
+            ));
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert!(
+            text.contains("left out") || text.contains("left_out"),
+            "{format}: {text}"
+        );
+    }
+    let md = bin()
+        .args(["report", "-"])
+        .write_stdin(marked)
+        .assert()
+        .success();
+    let md = String::from_utf8(md.get_output().stdout.clone()).unwrap();
+    assert!(
+        md.contains("## Runs left out\n\n- 3.11 run 0 (warmup"),
+        "{md}"
+    );
+    assert!(md.contains("- 3.11 run 3 (failed"), "{md}");
+    // Two runs per group: the Anderson–Darling table is named as not valid, in words.
+    assert!(md.contains("not valid with 2 runs"), "{md}");
+}
+
+#[test]
+fn plan_says_how_many_runs_tell_two_percent_apart() {
+    let table = "label,power_w,duration_s\n3.11,1.50,100\n3.11,1.53,100\n3.11,1.47,100\n\
+                 3.12,1.40,100\n3.12,1.43,100\n3.12,1.38,100\n";
+    let out = bin()
+        .args(["plan", "-"])
+        .write_stdin(table)
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.starts_with("3.12 vs 3.11: to tell 2 % apart you need ")
+            && text.contains(" runs per interpreter"),
+        "{text}"
+    );
+    let json_out = bin()
+        .args(["plan", "-", "--format", "json", "--difference", "5"])
+        .write_stdin(table)
+        .assert()
+        .success();
+    let p = json(&json_out.get_output().stdout);
+    assert!(p["pairs"][0]["runs_to_detect"].as_u64().unwrap() >= 2);
+    bin()
+        .args(["plan", "-", "--power", "1.5"])
+        .write_stdin(table)
+        .assert()
+        .code(2);
+}

@@ -108,6 +108,67 @@ pub fn csv(r: &Report) -> String {
             p.cliffs_delta,
             "",
         );
+        let more = [
+            ("half_width_pct", p.half_width_pct, p.ci_method),
+            ("ci_level", Some(p.ci_level), ""),
+            ("median_hl_pct", p.median_hl_pct, ""),
+            (
+                "median_ci_low_pct",
+                p.median_ci_low_pct,
+                "hodges-lehmann-log-exact",
+            ),
+            ("median_ci_high_pct", p.median_ci_high_pct, ""),
+            ("welch_p_bonferroni", p.welch_p_bonferroni, ""),
+            (
+                "hedges_g_ci_low",
+                p.hedges_g_ci_low,
+                "noncentral-t, of delta",
+            ),
+            ("hedges_g_ci_high", p.hedges_g_ci_high, ""),
+        ];
+        for (name, v, note) in more {
+            row("pairwise", &g, "energy_j", name, v, note);
+        }
+    }
+    for p in &r.plan.pairs {
+        let g = format!("{}|{}", p.a, p.b);
+        let runs = |v: Option<u64>| v.map(|n| n as f64);
+        row(
+            "plan",
+            &g,
+            "energy_j",
+            "runs_to_detect",
+            runs(p.runs_to_detect),
+            "",
+        );
+        row(
+            "plan",
+            &g,
+            "energy_j",
+            "runs_for_half_width",
+            runs(p.runs_for_half_width),
+            "",
+        );
+    }
+    for n in &r.small_samples {
+        row(
+            "small_sample",
+            &n.group,
+            "energy_j",
+            n.test,
+            Some(n.runs as f64),
+            &n.note,
+        );
+    }
+    for l in &r.left_out {
+        row(
+            "left_out",
+            &l.label,
+            "",
+            l.kind,
+            Some(f64::from(l.run)),
+            &format!("{}: {}", l.origin, l.reason),
+        );
     }
 
     let _ = w.flush();

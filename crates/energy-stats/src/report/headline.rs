@@ -21,14 +21,13 @@ pub fn pretty_label(label: &str) -> String {
     }
 }
 
-/// The headline of a report: one line per pair that involves its first group.
+/// The headline of a report: one line per pair that involves its first group, then, when
+/// runs were left out of the statistics, a line that counts them.
 pub fn headlines(report: &Report) -> Result<Vec<String>, NoGroups> {
     let reference = report.groups.first().ok_or(NoGroups)?;
-    Ok(headline_lines(
-        &reference.label,
-        &report.pairwise,
-        report.modelled,
-    ))
+    let mut lines = headline_lines(&reference.label, &report.pairwise, report.modelled);
+    lines.extend(super::left_out_summary(&report.left_out));
+    Ok(lines)
 }
 
 /// One line per pair whose reference (`a`) is `reference`, in the order of `pairs`; pairs
@@ -77,10 +76,19 @@ mod tests {
             mean_diff_pct: Some(d),
             ci_low_pct: Some(lo),
             ci_high_pct: Some(hi),
+            half_width_pct: Some((hi - lo) / 2.0),
+            ci_level: 0.95,
+            ci_method: "fieller-welch",
+            ci_note: None,
             median_diff_pct: None,
+            median_hl_pct: None,
+            median_ci_low_pct: None,
+            median_ci_high_pct: None,
+            median_ci_note: None,
             welch_t: None,
             welch_p: None,
             welch_p_holm: None,
+            welch_p_bonferroni: None,
             tukey_p: None,
             mwu_u: None,
             mwu_p: None,

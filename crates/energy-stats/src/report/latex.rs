@@ -40,6 +40,16 @@ pub fn latex(r: &Report, variable: &str, prefix: &str) -> String {
     }
     let _ = writeln!(s, "\\bottomrule");
     let _ = writeln!(s, "\\end{{tabular}}");
+    if !r.left_out.is_empty() {
+        let _ = writeln!(s, "% Runs left out of the statistics:");
+        for l in &r.left_out {
+            let _ = writeln!(
+                s,
+                "%   {} run {} ({}): {}",
+                l.label, l.run, l.kind, l.reason
+            );
+        }
+    }
     if missing {
         let _ = writeln!(
             s,

@@ -1,5 +1,7 @@
 //! The report in Markdown, for people: the describe tables, the tests, the verdicts, the run
-//! order and the runs left out.
+//! order, how many runs a difference needs, and the runs left out. Where a test is not valid
+//! for a group's size, it says so in words instead of printing the number as if it meant
+//! something.
 
 use std::fmt::Write as _;
 
@@ -76,6 +78,9 @@ pub fn markdown(r: &Report) -> String {
         let (a, b) = outcome_md(o);
         let _ = writeln!(s, "| {name} | {a} | {b} |");
     }
+    for n in r.small_samples.iter().filter(|n| n.test == "anova") {
+        let _ = writeln!(s, "\n{}.", n.note);
+    }
     let _ = writeln!(s, "\n## Normality of energy per group\n");
     let _ = writeln!(
         s,
@@ -83,7 +88,19 @@ pub fn markdown(r: &Report) -> String {
     );
     for ((l, sw), (_, ad)) in r.tests.shapiro.0.iter().zip(&r.tests.anderson.0) {
         let (w, p) = outcome_md(sw);
+        let runs = r
+            .groups
+            .iter()
+            .find(|g| &g.label == l)
+            .map_or(0, |g| g.runs_used);
         let (a2, crit) = match &ad.0 {
+            Ok(a) if runs < super::notes::ANDERSON_MIN_RUNS => (
+                format!("{:.4}", a.statistic),
+                format!(
+                    "not valid with {runs} runs (the table needs about {})",
+                    super::notes::ANDERSON_MIN_RUNS
+                ),
+            ),
             Ok(a) => (
                 format!("{:.4}", a.statistic),
                 a.critical_values.map(|c| format!("{c:.3}")).join(", "),
@@ -98,10 +115,10 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "| {l} | {w}{warn} | {p} | {a2} | {crit} |");
     }
     let _ = writeln!(s, "\n## Pairwise comparisons of energy\n");
+    let _ = writeln!(s, "{}\n", r.comparisons.describe());
     let _ = writeln!(
         s,
-        "Welch's t and Mann–Whitney U with Holm's correction, Tukey's HSD; 95 % bootstrap CIs ({} resamples).\n",
-        crate::posthoc::BOOTSTRAP_RESAMPLES
+        "The table also gives Welch's and Mann–Whitney's p with Holm's correction and Tukey's HSD, as the study did.\n"
     );
     if r.pairwise.is_empty() {
         let _ = writeln!(s, "(needs at least 2 groups)");
@@ -111,12 +128,16 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\n| a | b | Δ mean % | 95 % CI | Δ median % | Welch p (Holm) | MWU p (Holm) | Tukey HSD p | Hedges' g [CI] | Cliff's δ |\n|---|---|---:|---|---:|---:|---:|---:|---|---:|"
+        "\n| a | b | Δ mean % | interval | Δ median % | median interval (HL) | Welch p (Holm) | MWU p (Holm) | Tukey HSD p | Hedges' g [δ interval] | Cliff's δ |\n|---|---|---:|---|---:|---|---:|---:|---:|---|---:|"
     );
     for p in &r.pairwise {
         let ci = match (p.ci_low_pct, p.ci_high_pct) {
             (Some(a), Some(b)) => format!("[{a:.2}, {b:.2}]"),
-            _ => "n/a".into(),
+            _ => p.ci_note.clone().unwrap_or_else(|| "n/a".into()),
+        };
+        let mci = match (p.median_hl_pct, p.median_ci_low_pct, p.median_ci_high_pct) {
+            (Some(h), Some(a), Some(b)) => format!("{h:.2} [{a:.2}, {b:.2}]"),
+            _ => p.median_ci_note.clone().unwrap_or_else(|| "n/a".into()),
         };
         let g = match (p.hedges_g, p.hedges_g_ci_low, p.hedges_g_ci_high) {
             (Some(g), Some(a), Some(b)) => format!("{g:.2} [{a:.2}, {b:.2}]"),
@@ -125,7 +146,7 @@ pub fn markdown(r: &Report) -> String {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {ci} | {} | {} | {} | {} | {g} | {} |",
+            "| {} | {} | {} | {ci} | {} | {mci} | {} | {} | {} | {g} | {} |",
             p.a,
             p.b,
             cell(p.mean_diff_pct, 2),
@@ -158,15 +179,26 @@ pub fn markdown(r: &Report) -> String {
             cell(o.spearman_rho_duration, 2)
         );
     }
-    if !r.failed_runs.is_empty() {
-        let _ = writeln!(s, "\n## Runs left out\n");
-        for f in &r.failed_runs {
-            let _ = writeln!(
-                s,
-                "- {} run {} ({}): {}",
-                f.label, f.run, f.origin, f.reason
-            );
+    if !r.plan.pairs.is_empty() {
+        let _ = writeln!(s, "\n## How many runs\n");
+        for line in r.plan.lines() {
+            let _ = writeln!(s, "- {line}");
         }
+        let _ = writeln!(
+            s,
+            "\nFrom the spread of these runs: runs per interpreter for the two-sample t-test's power, and for the interval's half-width (`energy-stats plan` asks for other differences and widths)."
+        );
+    }
+    let _ = writeln!(s, "\n## Runs left out\n");
+    if r.left_out.is_empty() {
+        let _ = writeln!(s, "None: every run read entered the statistics.");
+    }
+    for f in &r.left_out {
+        let _ = writeln!(
+            s,
+            "- {} run {} ({}, {}): {}",
+            f.label, f.run, f.kind, f.origin, f.reason
+        );
     }
     if let Some(b) = &r.baseline_power_w {
         let _ = writeln!(

@@ -9,16 +9,20 @@
 //! - `latex.rs`: [`latex`], the study's table.
 //! - `csv.rs`: [`csv`], one value per line.
 //! - `headline.rs`: [`headlines`], the verdicts in one sentence each.
+//! - `notes.rs`: the runs left out ([`LeftOut`]) and the tests a group is too small for
+//!   ([`SmallSample`]).
 
 mod csv;
 mod headline;
 mod latex;
 mod markdown;
+mod notes;
 
 pub use self::csv::csv;
 pub use headline::{headline_lines, headlines, pretty_label, NoGroups};
 pub use latex::latex;
 pub use markdown::markdown;
+pub use notes::{left_out, left_out_summary, small_samples, LeftOut, SmallSample};
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -30,7 +34,8 @@ use crate::hypothesis::{
 };
 use crate::input::Dataset;
 use crate::numeric::{average_ranks, finite, median_sorted, sorted};
-use crate::posthoc::{pairwise, Pair};
+use crate::plan::{plan, Plan, PlanOptions};
+use crate::posthoc::{pairwise, Method, Pair};
 
 /// Version tag of the JSON report.
 pub const REPORT_SCHEMA: &str = "energy-stats-report/1";
@@ -40,8 +45,10 @@ pub const REPORT_SCHEMA: &str = "energy-stats-report/1";
 pub struct ReportOptions {
     /// Critical-value table of Anderson–Darling.
     pub anderson_table: AndersonTable,
-    /// Keep warm-up runs (run 0) in the statistics.
+    /// Keep warm-up runs (those their record or row marks) in the statistics.
     pub include_warmup: bool,
+    /// What the plan section plans for.
+    pub plan: PlanOptions,
 }
 
 /// A test result or why it is missing, serialised as
@@ -135,7 +142,7 @@ pub struct GroupReport {
     pub runs_used: usize,
     /// Runs left out because they failed.
     pub runs_failed: usize,
-    /// Warm-up runs (run 0) left out.
+    /// Warm-up runs (marked so by their record or row) left out.
     pub runs_warmup: usize,
     /// Energy, power × time (J).
     pub energy_j: Describe,
@@ -228,12 +235,20 @@ pub struct Report {
     pub groups: Vec<GroupReport>,
     /// Tests on energy.
     pub tests: Tests,
+    /// How the pairwise intervals and verdicts were made: level, correction, methods.
+    pub comparisons: Method,
     /// Pairwise comparisons of energy.
     pub pairwise: Vec<Pair>,
+    /// How many runs per group a difference or an interval width needs.
+    pub plan: Plan,
     /// Run-order diagnostics.
     pub run_order: Vec<RunOrder>,
     /// Runs left out because they failed.
     pub failed_runs: Vec<FailedRun>,
+    /// Every run left out of the statistics (failed and warm-up), with why.
+    pub left_out: Vec<LeftOut>,
+    /// Tests and tables not valid at a group's size (the numbers stay, for SciPy parity).
+    pub small_samples: Vec<SmallSample>,
     /// Mean idle power of the baseline runs (W), when a baseline was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_power_w: Option<Describe>,
@@ -385,15 +400,21 @@ pub fn build(data: &Dataset, opts: &ReportOptions) -> Report {
         .iter()
         .map(|(l, e)| (l.as_str(), e.as_slice()))
         .collect();
+    let pairs = pairwise(&named, "energy");
+    let sizes: Vec<(String, usize)> = energies.iter().map(|(l, e)| (l.clone(), e.len())).collect();
     Report {
         schema: REPORT_SCHEMA,
         modelled,
         note: modelled.then(|| MODELLED_NOTE.to_string()),
         groups,
         tests,
-        pairwise: pairwise(&named, "energy"),
+        comparisons: Method::for_pairs(pairs.len()),
+        pairwise: pairs,
+        plan: plan(&named, opts.plan),
         run_order,
         failed_runs,
+        left_out: left_out(data, opts.include_warmup),
+        small_samples: small_samples(&sizes),
         baseline_power_w: (!baseline.is_empty()).then(|| Describe::of(&baseline)),
     }
 }
