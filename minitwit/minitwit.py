@@ -211,6 +211,11 @@ app.jinja_env.filters["gravatar"] = gravatar_url
 
 # --- routes --------------------------------------------------------------------------------
 
+# Timelines: newest first, and messages of the same second in the order they were posted. The
+# study's MiniTwit orders by pub_date alone, and SQLite gives it equal dates in insertion order;
+# its data has runs of equal dates, so this tie-break shows the study's 30 messages (and pages
+# of its size: docs/minitwit.md, "Page sizes").
+
 
 @app.route("/")
 def timeline():
@@ -221,7 +226,7 @@ def timeline():
            where message.flagged = 0 and message.author_id = user.user_id and (
                user.user_id = ? or
                user.user_id in (select whom_id from follower where who_id = ?))
-           order by message.pub_date desc, message.message_id desc limit ?""",
+           order by message.pub_date desc, message.message_id asc limit ?""",
         [session["user_id"], session["user_id"], PER_PAGE],
     )
     return render_template("timeline.html", messages=messages)
@@ -232,7 +237,7 @@ def public_timeline():
     messages = query_db(
         """select message.*, user.* from message, user
            where message.flagged = 0 and message.author_id = user.user_id
-           order by message.pub_date desc, message.message_id desc limit ?""",
+           order by message.pub_date desc, message.message_id asc limit ?""",
         [PER_PAGE],
     )
     return render_template("timeline.html", messages=messages)
@@ -268,7 +273,7 @@ def user_timeline(username):
     messages = query_db(
         """select message.*, user.* from message, user
            where user.user_id = message.author_id and user.user_id = ?
-           order by message.pub_date desc, message.message_id desc limit ?""",
+           order by message.pub_date desc, message.message_id asc limit ?""",
         [profile_user["user_id"], PER_PAGE],
     )
     return render_template(

@@ -5,6 +5,7 @@ Edsger Dijkstra (4); Ada follows Alan, Alan follows Grace, Grace and Edsger foll
 """
 
 import re
+import sqlite3
 import time
 from hashlib import md5
 from html import unescape
@@ -33,7 +34,8 @@ def expected_texts(where="1", args=()):
         "where message.author_id = user.user_id and (%s)" % where,
         args,
     ).fetchall()
-    rows.sort(key=lambda r: (r[1], r[2]), reverse=True)
+    # Newest first; messages of the same second in the order they were posted.
+    rows.sort(key=lambda r: (-r[1], r[2]))
     return [r[0] for r in rows[:PER_PAGE]]
 
 
@@ -72,6 +74,26 @@ def test_timeline_entries_show_gravatar_of_lowercased_email_and_utc_date(app):
     assert newest["date"] == "2023-11-14 @ 22:38"
     assert newest["user"] == "Alan Turing"
     assert newest["href"] == "/Alan%20Turing"
+
+
+def test_messages_of_the_same_second_show_in_the_order_they_were_posted(app):
+    # The study's data has many equal pub_dates, and the scenario posts ten tweets within a
+    # second. The study's MiniTwit orders by pub_date alone and SQLite returns equal dates in
+    # insertion order; pages must show the same messages, or their sizes differ.
+    con = sqlite3.connect(str(app.db))
+    try:
+        for i in range(3):
+            con.execute(
+                "insert into message (author_id, text, pub_date, flagged) values (3, ?, ?, 0)",
+                ["Grace tie %d" % i, 1800000000],
+            )
+        con.commit()
+    finally:
+        con.close()
+    for path in ("/Grace%20Hopper", "/public"):
+        assert texts(app.get(path).text)[:3] == ["Grace tie 0", "Grace tie 1", "Grace tie 2"]
+    s = app.login("Alan Turing", "alan-pass")
+    assert texts(app.get("/", session=s).text)[:3] == ["Grace tie 0", "Grace tie 1", "Grace tie 2"]
 
 
 def test_message_text_is_html_escaped(app):
