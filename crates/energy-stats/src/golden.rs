@@ -314,3 +314,65 @@ fn tukey_hsd_matches_scipy() {
         }
     }
 }
+
+#[test]
+fn noncentral_t_matches_scipy() {
+    let g = golden();
+    let cases = g["intervals"]["nct"].as_array().unwrap();
+    assert!(cases.len() >= 200);
+    for c in cases {
+        let (t, df, nc) = (num(&c["t"]), num(&c["df"]), num(&c["nc"]));
+        let want = num(&c["cdf"]);
+        if want.is_nan() {
+            continue;
+        }
+        let got = crate::intervals::nct::cdf(t, df, nc);
+        // SciPy (Boost) and the Poisson series agree to ~1e-12 absolute; relative 1e-9 where
+        // the value is not deep in a tail.
+        let tol = (1e-9 * want.abs()).max(1e-12);
+        assert!(
+            (got - want).abs() <= tol,
+            "nct.cdf({t}, {df}, {nc}): {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn delta_interval_matches_scipy_nct_inversion() {
+    let g = golden();
+    for c in g["intervals"]["delta"].as_array().unwrap() {
+        let d = num(&c["d"]);
+        let (n1, n2) = (c["n1"].as_u64().unwrap(), c["n2"].as_u64().unwrap());
+        let alpha = num(&c["alpha"]);
+        let (lo, hi) =
+            crate::intervals::effect::delta_interval(d, n1 as usize, n2 as usize, alpha).unwrap();
+        for (what, got, want) in [("low", lo, num(&c["low"])), ("high", hi, num(&c["high"]))] {
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "δ interval {what} of d={d} n={n1},{n2} α={alpha}: {got} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn plan_matches_statsmodels_ttest_ind_power() {
+    let g = golden();
+    for c in g["intervals"]["ttest_ind_power"].as_array().unwrap() {
+        let (effect, alpha, power) = (num(&c["effect"]), num(&c["alpha"]), num(&c["power"]));
+        let p10 = crate::intervals::nct::ttest_ind_power(effect, 10.0, alpha);
+        // SciPy's nct is NaN far in its tails (power ≈ 1), where statsmodels passes it on.
+        if !num(&c["power_at_10"]).is_nan() {
+            close("power at 10", p10, num(&c["power_at_10"]));
+        }
+        let want = num(&c["nobs1"]);
+        let got = crate::intervals::nct::solve_nobs1(effect, alpha, power).unwrap();
+        // statsmodels' root finder stops at its own tolerance: equal to 1e-6 relative, and the
+        // same whole number of runs.
+        assert!(
+            ((got - want) / want).abs() < 1e-6,
+            "solve_power({effect}, {alpha}, {power}): {got} vs {want}"
+        );
+        assert_eq!((got - 1e-9).ceil(), (want - 1e-9).ceil());
+    }
+}
