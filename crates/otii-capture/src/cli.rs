@@ -20,8 +20,13 @@ use otii_capture::{Fetch, RecordPlan, RunLabel, Which, DEFAULT_CHUNK};
 /// and print one run record (JSON, schema run/1) on stdout; the study's MAIN_CURRENT /
 /// MAIN_VOLTAGE / MAIN_POWER lines (the meter's own statistics) go to stderr.
 ///
-/// Exit codes: 0 ok; 1 failure (connection, no device, or a run record with status failed);
-/// 2 usage; 130 interrupted (Ctrl-C: the recording is stopped, a failed run record printed).
+/// Exit codes: 0 ok; 1 failure (a run record with status failed because the run itself
+/// failed, the Otii refusing a command, or the disk full: "no space left on device", nothing
+/// recorded); 2 usage; 75 infrastructure fault, nothing measured, retry (the meter unreachable,
+/// no Arc connected, the connection reset or closed or silent mid-run, or the load command
+/// itself exiting 75: the server was away; a failed run record is printed when the recording
+/// had started); 130 interrupted (Ctrl-C: the recording is stopped, a failed run record
+/// printed).
 #[derive(Debug, Parser)]
 #[command(version, verbatim_doc_comment)]
 pub struct Cli {

@@ -3,8 +3,9 @@
 //! One request at a time: send the request line, then read messages until the one carrying the
 //! same `trans_id`. `progress` and `information` messages met on the way are skipped; an answer
 //! with another `trans_id` is a protocol error (the server and this client disagree about what
-//! is outstanding). There is no read timeout by default: fetching data can legitimately take
-//! seconds, and the reference client waits. The messages, channels and framing are
+//! is outstanding). The client itself sets no read timeout; over TCP, [`connect`] bounds the
+//! wait for an answer by [`ANSWER_TIMEOUT`], far above any answer's legitimate time: a meter
+//! that goes silent is a fault, not a wait for ever. The messages, channels and framing are
 //! `otii_protocol`'s; this module is what a client does with them.
 
 mod calls;
@@ -21,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use connect::{connect, ConnectError};
+pub use connect::{connect, ConnectError, ANSWER_TIMEOUT};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,12 @@ pub enum ClientError {
     /// The server closed the connection before answering.
     #[error("the Otii closed the connection before answering {cmd}")]
     Closed {
+        /// The command outstanding.
+        cmd: String,
+    },
+    /// The server said nothing for [`ANSWER_TIMEOUT`] while an answer was due.
+    #[error("the Otii did not answer {cmd} within {} s (stalled or gone)", ANSWER_TIMEOUT.as_secs())]
+    TimedOut {
         /// The command outstanding.
         cmd: String,
     },
@@ -62,6 +69,16 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// Whether the meter went away (the connection failed, was reset, closed or timed out)
+    /// rather than answering wrongly: an infrastructure fault, worth retrying. A refusal
+    /// ([`ClientError::Server`]) or a misunderstanding ([`ClientError::Protocol`]) is not.
+    pub fn is_infrastructure(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Io { .. } | ClientError::Closed { .. } | ClientError::TimedOut { .. }
+        )
+    }
+
     pub(crate) fn protocol(cmd: impl Into<String>, detail: impl Into<String>) -> Self {
         ClientError::Protocol {
             cmd: cmd.into(),
@@ -143,13 +160,18 @@ impl<S: Read + Write> Client<S> {
     }
 
     fn read_line(&mut self, cmd: &str) -> Result<(), ClientError> {
-        let frame = self
-            .reader
-            .read_frame(&mut self.line)
-            .map_err(|source| ClientError::Io {
-                cmd: cmd.into(),
-                source,
-            })?;
+        let frame =
+            self.reader
+                .read_frame(&mut self.line)
+                .map_err(|source| match source.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        ClientError::TimedOut { cmd: cmd.into() }
+                    }
+                    _ => ClientError::Io {
+                        cmd: cmd.into(),
+                        source,
+                    },
+                })?;
         match frame {
             Frame::Line => Ok(()),
             Frame::Eof | Frame::Unterminated => Err(ClientError::Closed { cmd: cmd.into() }),

@@ -7,6 +7,10 @@
 //! protocol itself (channels, limits, framing, messages) is the `otii-protocol` crate's,
 //! shared with the simulator `otii-sim`.
 //!
+//! Failures say whose fault they were: the meter, the server or the network away
+//! (infrastructure: exit 75, nothing measured, retry) or the run itself (exit 1); see
+//! [`Fault`] and `docs/otii.md`.
+//!
 //! # Layout
 //! - `app.rs`: [`run`], the program behind `main`: connect, reserve a licence, do the
 //!   [`Action`], print the run record.
@@ -14,7 +18,10 @@
 //! - `client.rs`: [`Client`], the typed protocol client over any `Read + Write`; in `client/`,
 //!   [`connect`] with retries (`connect.rs`), the commands as methods (`calls.rs`) and
 //!   licensing (`license.rs`).
-//! - `record.rs`: a whole run ([`record()`]) and re-fetching ([`fetch_existing`]).
+//! - `record.rs`: a whole run ([`record()`]) and re-fetching ([`fetch_existing`]), each a
+//!   [`Captured`] record with, for a failed run, whose [`Fault`] it was.
+//! - `fault.rs`: [`Fault`] (infrastructure or run: exit 75 or 1), [`NoSpace`], the full disk
+//!   that stops a capture without a record.
 //! - `command.rs`: the scenario command: run, its stdout kept and read for the load line.
 //! - `describe.rs`: the meter's statistics and the [`records::RunRecord`] of a run.
 //! - `download.rs`: [`download()`]: all samples of a recording's channels, fetched chunk by
@@ -28,13 +35,15 @@ pub mod command;
 pub mod config;
 pub mod describe;
 pub mod download;
+pub mod fault;
 pub mod pyfloat;
 pub mod record;
 pub mod trace;
 
 pub use app::{peak_rss_bytes, run};
-pub use client::{connect, Client, ClientError, ConnectError, ServerInfo};
+pub use client::{connect, Client, ClientError, ConnectError, ServerInfo, ANSWER_TIMEOUT};
 pub use config::{Action, Config, ConfigError};
 pub use download::{download, Download, DownloadError, Fetch, DEFAULT_CHUNK};
-pub use record::{fetch_existing, record, CaptureError, RecordPlan, RunLabel, Which};
+pub use fault::{Fault, NoSpace};
+pub use record::{fetch_existing, record, CaptureError, Captured, RecordPlan, RunLabel, Which};
 pub use trace::{TraceWriter, XzSettings};

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use crate::client::{Client, ClientError};
 use crate::command::run_command;
 use crate::describe::{meter_of, meter_statistics, run_record, started_at, RunFacts};
-use crate::download::{download, Download, Fetch};
+use crate::download::{download, Download, DownloadError, Fetch};
+use crate::fault::{is_no_space, Fault, NoSpace, LOAD_UNAVAILABLE};
 
 /// The `reason` of a run stopped by Ctrl-C.
 pub const INTERRUPTED_REASON: &str = "interrupted (Ctrl-C): recording stopped, not downloaded; `otii-capture fetch` can still get it";
@@ -67,7 +68,7 @@ pub fn configure<S: Read + Write>(
     Ok(())
 }
 
-/// Why a capture could not even start.
+/// Why a capture could not even start, or had to stop without a record.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     /// A request failed.
@@ -82,53 +83,134 @@ pub enum CaptureError {
     /// The requested recording does not exist.
     #[error("no recording {0} in the active project")]
     NoRecording(String),
+    /// The disk filled while writing the trace or the command's output.
+    #[error(transparent)]
+    NoSpace(#[from] NoSpace),
 }
 
-/// Downloads a recording and reads the meter's statistics; failures become the reason.
-pub fn fetch_and_describe<S: Read + Write>(
+impl CaptureError {
+    /// Whether the meter was away (the connection failed, or no Arc is connected): an
+    /// infrastructure fault, nothing measured, worth retrying.
+    pub fn is_infrastructure(&self) -> bool {
+        match self {
+            CaptureError::Client(c) => c.is_infrastructure(),
+            CaptureError::NoDevice => true,
+            _ => false,
+        }
+    }
+}
+
+/// A run described: its record, its download (when there was one) and, for a failed run,
+/// whose fault it was.
+#[derive(Debug)]
+pub struct Captured {
+    /// The run record (status `failed` with its `reason`, or `ok`).
+    pub record: RunRecord,
+    /// The trace downloaded, when it was.
+    pub download: Option<Download>,
+    /// Whose fault the failure was; `None` for an ok run and an interrupted one.
+    pub fault: Option<Fault>,
+}
+
+/// The failure a run record will carry: the first met, except that an infrastructure fault
+/// replaces a run fault (the run must be repeated whatever else went wrong, and its reason is
+/// then the one to read).
+#[derive(Debug, Default)]
+struct Failure(Option<(String, Fault)>);
+
+impl Failure {
+    fn add(&mut self, text: String, fault: Fault) {
+        match &self.0 {
+            None => self.0 = Some((text, fault)),
+            Some((_, Fault::Run)) if fault == Fault::Infrastructure => {
+                self.0 = Some((text, fault));
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn client(&mut self, what: &str, e: &ClientError) {
+        self.add(format!("{what}{e}"), fault_of(e));
+    }
+
+    fn split(self) -> (Option<String>, Option<Fault>) {
+        match self.0 {
+            Some((text, fault)) => (Some(text), Some(fault)),
+            None => (None, None),
+        }
+    }
+}
+
+fn fault_of(e: &ClientError) -> Fault {
+    if e.is_infrastructure() {
+        Fault::Infrastructure
+    } else {
+        Fault::Run
+    }
+}
+
+/// The meter's own statistics of a recording and its energy, J.
+type MeterReading = (MeterStats, f64);
+
+/// Downloads a recording and reads the meter's statistics; failures go into `failure`. A full
+/// disk stops it: [`CaptureError::NoSpace`], the temporary trace removed.
+fn fetch_and_describe<S: Read + Write>(
     client: &mut Client<S>,
     device: &str,
     recording: &RecordingInfo,
     fetch: &Fetch,
     log: &mut dyn Write,
     interrupt: &Interrupt,
-) -> (Option<Download>, Option<(MeterStats, f64)>, Option<String>) {
-    let dl = download(client, device, recording, fetch, interrupt);
-    let (dl, mut failure) = match dl {
+    failure: &mut Failure,
+) -> Result<(Option<Download>, Option<MeterReading>), CaptureError> {
+    let dl = match download(client, device, recording, fetch, interrupt) {
         Ok(d) => {
             if let Some(c) = &d.uneven_counts {
                 let _ = writeln!(log, "otii-capture: warning: channels have different sample counts {c:?}; the trace holds the first {}", d.samples);
             }
-            (Some(d), None)
+            Some(d)
         }
-        Err(e) => (None, Some(e.to_string())),
+        Err(DownloadError::Io { path, source }) if is_no_space(&source) => {
+            return Err(NoSpace::new(&path, "the trace; its temporary file removed").into());
+        }
+        Err(e) => {
+            let fault = match &e {
+                DownloadError::Client(c) | DownloadError::Chunk { source: c, .. } => fault_of(c),
+                _ => Fault::Run,
+            };
+            failure.add(e.to_string(), fault);
+            None
+        }
     };
     let has_main = MAIN_CHANNELS.iter().all(|c| fetch.channels.contains(c));
     let stats = if has_main {
         match meter_statistics(client, device, recording.recording_id, log) {
             Ok(s) => Some(s),
             Err(e) => {
-                failure.get_or_insert_with(|| format!("meter statistics: {e}"));
+                failure.client("meter statistics: ", &e);
                 None
             }
         }
     } else {
         None
     };
-    (dl, stats, failure)
+    Ok((dl, stats))
 }
 
 /// Records one run: configure, start, run the command, stop, download, describe.
 ///
 /// Errors before the recording started are returned as `Err`; anything after is a `failed`
-/// run record with its reason (and the trace, when it could still be downloaded). Once
-/// `interrupt` is set the command is killed, the recording stopped and nothing downloaded.
+/// run record with its reason and [`Fault`] (and the trace, when it could still be
+/// downloaded), except a full disk, which is [`CaptureError::NoSpace`] with nothing kept. The
+/// load command exiting [`LOAD_UNAVAILABLE`] (75) is an infrastructure fault: it says the
+/// server was away. Once `interrupt` is set the command is killed, the recording stopped and
+/// nothing downloaded.
 pub fn record<S: Read + Write>(
     client: &mut Client<S>,
     plan: &RecordPlan,
     log: &mut dyn Write,
     interrupt: &Interrupt,
-) -> Result<(RunRecord, Option<Download>), CaptureError> {
+) -> Result<Captured, CaptureError> {
     let device = first_device(client)?;
     configure(
         client,
@@ -141,38 +223,51 @@ pub fn record<S: Read + Write>(
     client.start_recording(project)?;
     let outcome = run_command(&plan.command, plan.stdout_file.as_deref(), interrupt);
     let stopped = client.stop_recording(project);
-    let mut failure = match &outcome {
-        Err(e) => Some(format!("command failed to run: {e}")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "command {:?} exited with {}",
-            plan.command.join(" "),
-            o.status
-        )),
-        Ok(_) => None,
-    };
+    let mut failure = Failure::default();
+    match &outcome {
+        Err(e) if is_no_space(e) => {
+            let path = plan.stdout_file.clone().unwrap_or_default();
+            return Err(NoSpace::new(&path, "the command's output; its temporary file removed").into());
+        }
+        Err(e) => failure.add(format!("command failed to run: {e}"), Fault::Run),
+        Ok(o) if o.status.code() == Some(LOAD_UNAVAILABLE) => failure.add(
+            format!(
+                "the load found the server away: command {:?} exited with {} (nothing was run; its own error line says why)",
+                plan.command.join(" "),
+                o.status
+            ),
+            Fault::Infrastructure,
+        ),
+        Ok(o) if !o.status.success() => failure.add(
+            format!(
+                "command {:?} exited with {}",
+                plan.command.join(" "),
+                o.status
+            ),
+            Fault::Run,
+        ),
+        Ok(_) => {}
+    }
     if let Err(e) = stopped {
-        failure.get_or_insert_with(|| format!("stopping the recording: {e}"));
+        failure.client("stopping the recording: ", &e);
     }
     let recording = client
         .last_recording(project)?
         .ok_or_else(|| CaptureError::NoRecording("(last)".into()))?;
     let (dl, stats) = if interrupt.is_set() {
         // The command's failure (it got the same Ctrl-C) is not the story.
-        failure = Some(INTERRUPTED_REASON.into());
+        failure = Failure(Some((INTERRUPTED_REASON.into(), Fault::Run)));
         (None, None)
     } else {
-        let (dl, stats, fetch_failure) = fetch_and_describe(
+        fetch_and_describe(
             client,
             &device.device_id,
             &recording,
             &plan.fetch,
             log,
             interrupt,
-        );
-        if let Some(f) = fetch_failure {
-            failure.get_or_insert(f);
-        }
-        (dl, stats)
+            &mut failure,
+        )?
     };
     let (duration_s, load) = match &outcome {
         Ok(o) => match &o.load {
@@ -181,7 +276,8 @@ pub fn record<S: Read + Write>(
         },
         Err(_) => (None, None),
     };
-    let rec = run_record(RunFacts {
+    let (failure, fault) = failure.split();
+    let record = run_record(RunFacts {
         label: &plan.label,
         started_at: started_at(Some(&recording), now),
         duration_s,
@@ -192,7 +288,12 @@ pub fn record<S: Read + Write>(
         failure,
         load,
     });
-    Ok((rec, dl))
+    let fault = fault.filter(|_| !interrupt.is_set());
+    Ok(Captured {
+        record,
+        download: dl,
+        fault,
+    })
 }
 
 /// Which recording to fetch.
@@ -204,7 +305,7 @@ pub enum Which {
     Id(i64),
 }
 
-/// Downloads an existing recording again and describes it (the scenario time is unknown:
+/// Downloads an existing recording again and describes it; failures as in [`record`] (the scenario time is unknown:
 /// `duration_s` is the recording's length unless given).
 pub fn fetch_existing<S: Read + Write>(
     client: &mut Client<S>,
@@ -214,7 +315,7 @@ pub fn fetch_existing<S: Read + Write>(
     fetch: &Fetch,
     log: &mut dyn Write,
     interrupt: &Interrupt,
-) -> Result<(RunRecord, Option<Download>), CaptureError> {
+) -> Result<Captured, CaptureError> {
     let device = first_device(client)?;
     let project = client.active_project()?.ok_or(CaptureError::NoProject)?;
     let recording = match which {
@@ -227,9 +328,18 @@ pub fn fetch_existing<S: Read + Write>(
             .find(|r| r.recording_id == id)
             .ok_or_else(|| CaptureError::NoRecording(id.to_string()))?,
     };
-    let (dl, stats, failure) =
-        fetch_and_describe(client, &device.device_id, &recording, fetch, log, interrupt);
-    let rec = run_record(RunFacts {
+    let mut failure = Failure::default();
+    let (dl, stats) = fetch_and_describe(
+        client,
+        &device.device_id,
+        &recording,
+        fetch,
+        log,
+        interrupt,
+        &mut failure,
+    )?;
+    let (failure, fault) = failure.split();
+    let record = run_record(RunFacts {
         label,
         started_at: started_at(Some(&recording), OffsetDateTime::now_utc()),
         duration_s,
@@ -240,5 +350,9 @@ pub fn fetch_existing<S: Read + Write>(
         failure,
         load: None,
     });
-    Ok((rec, dl))
+    Ok(Captured {
+        record,
+        download: dl,
+        fault: fault.filter(|_| !interrupt.is_set()),
+    })
 }

@@ -29,11 +29,19 @@ fn bin() -> assert_cmd::Command {
     assert_cmd::Command::new(env!("CARGO_BIN_EXE_otii-capture"))
 }
 
+#[path = "capture/faults.rs"]
+mod faults;
+
 /// Runs the binary with `args`, expects exit 1 with `needle` in stderr, returns stdout.
 fn expect_failure(args: &[&str], needle: &str) -> Vec<u8> {
+    expect_exit(1, args, needle)
+}
+
+/// Runs the binary with `args`, expects exit `code` with `needle` in stderr, returns stdout.
+fn expect_exit(code: i32, args: &[&str], needle: &str) -> Vec<u8> {
     let out = bin().args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
     assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
     out.stdout
 }
@@ -290,7 +298,8 @@ fn dropped_connection_mid_download_names_channel_and_index() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Issue 15: the meter going away is an infrastructure fault, exit 75 (was 1).
+    assert_eq!(out.status.code(), Some(75));
     let r = parse_record(&out.stdout);
     assert_eq!(r.status, Status::Failed);
     let reason = r.reason.unwrap();
@@ -317,7 +326,9 @@ fn no_device_is_a_clear_error() {
         h.addr().to_string(),
         dir.path().to_str().unwrap().to_owned(),
     );
-    let stdout = expect_failure(
+    // Issue 15: no Arc is the meter away, an infrastructure fault, exit 75 (was 1).
+    let stdout = expect_exit(
+        75,
         &["--otii", &addr, "fetch", "--out", &out],
         "no Arc or Ace connected",
     );
@@ -378,7 +389,9 @@ fn connect_retries_until_the_server_is_up() {
 fn connect_gives_up_with_a_clear_error() {
     let port = testkit::free_port();
     let addr = format!("127.0.0.1:{port}");
-    expect_failure(
+    // Issue 15: the meter unreachable is an infrastructure fault, exit 75 (was 1).
+    expect_exit(
+        75,
         &["--otii", &addr, "--connect-timeout", "0.5", "devices"],
         "cannot connect to the Otii TCP server",
     );

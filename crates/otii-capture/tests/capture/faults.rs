@@ -1,0 +1,233 @@
+//! Issue 15: whose fault a failed capture was (exit 75 for the meter, server or network away,
+//! 1 for the run's own failure), and a full disk stopping a capture with nothing half-written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use otii_sim::{Config, Fault};
+use records::Status;
+
+use super::{bin, files, parse_record, preloaded, sim};
+
+#[test]
+fn an_unreachable_meter_exits_75_and_the_line_says_the_cause_first() {
+    let port = testkit::free_port();
+    let out = bin()
+        .args([
+            "--otii",
+            &format!("127.0.0.1:{port}"),
+            "--connect-timeout",
+            "0.3",
+        ])
+        .args([
+            "record",
+            "--out",
+            "/nonexistent-never-created",
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing measured, no record");
+    let prefix = format!("otii-capture: error: meter 127.0.0.1:{port} unreachable: ");
+    assert!(stderr.starts_with(&prefix), "{stderr}");
+    assert!(
+        stderr.contains("attempts over") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_meter_dropping_mid_download_of_a_run_is_an_infrastructure_fault() {
+    let h = sim(Config {
+        faults: vec![Fault::DropAfterChunks(1)],
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["--otii", &h.addr().to_string(), "record", "--rate", "10000"])
+        .args(["--chunk", "1000", "--out", dir.path().to_str().unwrap()])
+        .args(["--", "sleep", "0.3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    let r = parse_record(&out.stdout);
+    assert_eq!(r.status, Status::Failed);
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .contains("closed the connection"),
+        "{:?}",
+        r.reason
+    );
+    assert!(
+        stderr.contains("run not measured (infrastructure fault"),
+        "{stderr}"
+    );
+    assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+}
+
+#[test]
+fn a_load_command_exiting_75_is_the_server_away_and_other_exits_are_the_runs() {
+    let h = sim(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let run = |code: u8| {
+        bin()
+            .args(["--otii", &h.addr().to_string(), "record", "--rate", "1000"])
+            .args(["--out", dir.path().to_str().unwrap()])
+            .args(["--", "sh", "-c", &format!("exit {code}")])
+            .output()
+            .unwrap()
+    };
+    let away = run(75);
+    assert_eq!(away.status.code(), Some(75));
+    let r = parse_record(&away.stdout);
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .starts_with("the load found the server away"),
+        "{:?}",
+        r.reason
+    );
+    let failed = run(1);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(parse_record(&failed.stdout).status, Status::Failed);
+}
+
+/// A tmpfs of 64 KiB mounted on a fresh temporary directory, unmounted on drop (also when a
+/// test fails); `None` with the reason printed where mounting is not possible.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount() -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = StdCommand::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::piped())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(SmallDisk { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "SKIPPED: cannot mount a small tmpfs here ({}): {}",
+                    o.status,
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills the disk to the last byte.
+    fn fill(&self) {
+        let mut f = std::fs::File::create(self.path().join("ballast")).unwrap();
+        let block = vec![7u8; 4096];
+        while std::io::Write::write_all(&mut f, &block).is_ok() {}
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = StdCommand::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v = files(dir);
+    v.retain(|n| n != "ballast");
+    v
+}
+
+#[test]
+fn a_full_disk_while_streaming_the_trace_stops_with_no_record_and_no_file() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    let h = preloaded(3.0, 10_000, vec![]);
+    let out = bin()
+        .args(["--otii", &h.addr().to_string(), "fetch"])
+        .args(["--out", disk.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "the run is not recorded");
+    let needle = format!("no space left on device writing {}/", disk.path().display());
+    assert!(
+        stderr.contains(&needle) && stderr.contains(".csv.xz"),
+        "{stderr}"
+    );
+    assert!(names(disk.path()).is_empty(), "{:?}", names(disk.path()));
+}
+
+#[test]
+fn a_full_disk_under_the_run_record_removes_the_trace() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    disk.fill();
+    let h = sim(Config::default());
+    let traces = tempfile::tempdir().unwrap();
+    let record: PathBuf = disk.path().join("run.jsonl");
+    let out = StdCommand::new(env!("CARGO_BIN_EXE_otii-capture"))
+        .args(["--otii", &h.addr().to_string(), "record", "--rate", "1000"])
+        .args(["--out", traces.path().to_str().unwrap(), "--", "true"])
+        .stdout(std::fs::File::create(&record).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let needle = format!("no space left on device writing {}", record.display());
+    assert!(stderr.contains(&needle), "{stderr}");
+    assert_eq!(std::fs::metadata(&record).unwrap().len(), 0);
+    assert!(
+        files(traces.path()).is_empty(),
+        "{:?}",
+        files(traces.path())
+    );
+}
+
+#[test]
+fn a_full_disk_under_the_commands_output_stops_the_capture() {
+    let Some(disk) = SmallDisk::mount() else {
+        return;
+    };
+    let h = sim(Config::default());
+    let traces = tempfile::tempdir().unwrap();
+    let log = disk.path().join("requests.jsonl");
+    let out = bin()
+        .args(["--otii", &h.addr().to_string(), "record", "--rate", "1000"])
+        .args(["--out", traces.path().to_str().unwrap()])
+        .args(["--stdout", log.to_str().unwrap()])
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "head -c 200000 /dev/zero | tr '\\0' x; echo",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let needle = format!("no space left on device writing {}", log.display());
+    assert!(stderr.contains(&needle), "{stderr}");
+    assert!(names(disk.path()).is_empty(), "{:?}", names(disk.path()));
+    assert!(files(traces.path()).is_empty());
+}
