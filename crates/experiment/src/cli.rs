@@ -148,7 +148,8 @@ struct RunArgs {
     /// Local server: the MiniTwit folder.
     #[arg(long, default_value = "minitwit", value_name = "DIR")]
     minitwit: PathBuf,
-    /// Local server: the seed SQL /cleardb loads.
+    /// Local server: the seed SQL /cleardb loads; the local load follows its first 20 users
+    /// (`minitwit-load run --seed-sql`), so any seed works, the study's dump.sql included.
     #[arg(long, default_value = "data/minitwit/seed.sql", value_name = "FILE")]
     seed_sql: PathBuf,
     /// Local server: where databases, logs and PID files go.
@@ -262,6 +263,13 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         };
         (ServerSetup::Local(local), Vec::new())
     };
+    // The load follows the users of the seed the local server is loaded with (issue: the
+    // scenario runs on any seed, the study's dump.sql included). A remote server's seed is the
+    // Pi's; the load there keeps minitwit-load's default.
+    let load_seed_sql = match &server {
+        ServerSetup::Local(local) => Some(local.seed_sql.clone()),
+        ServerSetup::Remote { .. } => None,
+    };
     let load = if a.triggers.is_empty() {
         Load::Local { users: a.users }
     } else {
@@ -287,6 +295,7 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         load,
         scenario,
         load_args: a.load_args,
+        load_seed_sql,
         bin_dir,
         otii: a.otii,
         rate_hz: a.rate,

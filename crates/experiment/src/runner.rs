@@ -44,6 +44,9 @@ pub struct Config {
     /// Extra arguments for `minitwit-load run` (e.g. a shortened scenario for tests). When
     /// given, only the absence of errors is checked, not the study's request counts.
     pub load_args: Vec<String>,
+    /// The seed SQL the server was loaded with: `minitwit-load run --seed-sql` follows its
+    /// users. `None`: minitwit-load's generated seed (`--seed`, default 2024).
+    pub load_seed_sql: Option<PathBuf>,
     /// Directory of the workspace's binaries.
     pub bin_dir: PathBuf,
     /// Address of the Otii 3 TCP server; `None` until the local `otii-sim` that stands in for

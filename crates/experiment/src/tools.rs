@@ -115,6 +115,9 @@ pub(crate) fn load_command(
                 Some(p) => cmd.arg("--records").arg(p),
                 None => cmd.arg("--records").arg("/dev/null"),
             };
+            if let Some(seed) = &cfg.load_seed_sql {
+                cmd.arg("--seed-sql").arg(seed);
+            }
             cmd.args(&cfg.load_args);
         }
         Load::Agents { triggers } => {

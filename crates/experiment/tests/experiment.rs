@@ -383,3 +383,72 @@ fn a_failing_run_is_kept_apart_requeued_once_and_reported() {
         );
     }
 }
+
+/// The load follows the users of the seed the local server was loaded with, whatever seed that
+/// is (the study's dump.sql, the generated one, or this hand-written one with other names).
+#[test]
+fn the_load_follows_the_users_of_the_servers_own_seed() {
+    let mut e = env();
+    let names: Vec<String> = (1..=21).map(|i| format!("Seedling Number{i}")).collect();
+    let mut sql = String::new();
+    for (i, n) in names.iter().enumerate() {
+        sql.push_str(&format!(
+            "INSERT INTO user VALUES({},'{n}','s{}@example.org','h');\n",
+            i + 1,
+            i + 1
+        ));
+        sql.push_str(&format!(
+            "INSERT INTO message VALUES({},{},'Note {} from a hand-written seed',1233065594,0);\n",
+            i + 1,
+            i + 1,
+            i + 1
+        ));
+    }
+    let seed = e.dir.path().join("other-seed.sql");
+    fs::write(&seed, sql).unwrap();
+    e.seed = seed;
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let out = experiment(
+        &e,
+        &[
+            "--interpreter",
+            &cpython,
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--users",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "experiment failed:\n{stderr}");
+    let group = e.dir.path().join("out/minitwit311");
+    let recs = runs(&group);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].status, Status::Ok, "{:?}", recs[0]);
+    let reqs: Vec<RequestRecord> = read_jsonl(
+        BufReader::new(fs::File::open(group.join("requests/run-001.jsonl")).unwrap()),
+        "requests",
+    )
+    .collect::<Result<_, _>>()
+    .unwrap();
+    assert_eq!(reqs.len(), 164, "the study's 164 requests of one user");
+    let follows: Vec<&str> = reqs
+        .iter()
+        .filter(|r| r.path.ends_with("/follow"))
+        .map(|r| r.path.as_str())
+        .collect();
+    let wanted: Vec<String> = names[..20]
+        .iter()
+        .map(|n| format!("/{}/follow", n.replace(' ', "%20")))
+        .collect();
+    assert_eq!(
+        follows, wanted,
+        "the first 20 users of the server's seed, by id"
+    );
+}
