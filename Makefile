@@ -48,16 +48,19 @@ TEST_EXTRA   := minitwit-test-pypy shellcheck-provision
 BENCHES      := bench-load bench-capture bench-stats
 BENCH_OUT    := $(CURDIR)/target/bench
 
-# The seed of MiniTwit's seed data; the scenario must run with the same --seed to follow the
-# right users (both default to 2024).
-LOAD_SEED ?= 2024
-SEED_SQL  := data/minitwit/seed.sql
+# MiniTwit's generated seed data (GEN_SEED_SQL, from LOAD_SEED; minitwit-load's --seed defaults
+# to the same 2024) and the seed the demo serves (SEED_SQL: the generated one unless you give
+# another file, e.g. the study's dump.sql; the load follows that file's first 20 users). Only
+# the generated file has a rule: a file of yours is read, never rewritten.
+LOAD_SEED    ?= 2024
+GEN_SEED_SQL := data/minitwit/seed.sql
+SEED_SQL     ?= $(GEN_SEED_SQL)
 PYPY_VENV := $(CURDIR)/.venv-pypy
 
 .PHONY: help deps venv build test check fmt clippy cargo-test pytest minitwit-test-pypy seed \
         shellcheck-provision provision-wheelhouse \
         bench bench-load bench-capture bench-stats stats-golden otii-sim demo demo-report report clean-demo experiment \
-        experiment-report FORCE
+        experiment-report interpreters FORCE
 
 help:
 	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
@@ -105,7 +108,7 @@ clippy: | $(STAMPS)/apt.stamp
 	$(CARGO) clippy --release --workspace --all-targets --locked -- -D warnings
 
 # Release profile everywhere, so tests, benchmarks and the demo share one build.
-cargo-test: build venv $(PYPY_VENV)/.stamp $(PROVISION_WHEELHOUSE)/.stamp $(SEED_SQL)
+cargo-test: build venv $(PYPY_VENV)/.stamp $(PROVISION_WHEELHOUSE)/.stamp $(GEN_SEED_SQL)
 	$(CARGO) test --release --workspace --locked
 
 pytest: venv
@@ -133,13 +136,13 @@ $(PROVISION_WHEELHOUSE)/.stamp: minitwit/requirements.txt | build venv $(PYPY_VE
 # --- MiniTwit's seed data -----------------------------------------------------------------
 # Rebuilt only when the generator or LOAD_SEED changes (the .seed file holds the value).
 
-seed: $(SEED_SQL)
+seed: $(GEN_SEED_SQL)
 
-$(SEED_SQL): crates/minitwit-load/src/seed.rs crates/minitwit-load/src/words.rs $(SEED_SQL).seed | $(STAMPS)/apt.stamp
+$(GEN_SEED_SQL): crates/minitwit-load/src/seed.rs crates/minitwit-load/src/words.rs $(GEN_SEED_SQL).seed | $(STAMPS)/apt.stamp
 	$(CARGO) build --release --locked -p minitwit-load
 	$(BIN)/minitwit-load seed --seed $(LOAD_SEED) > $@.tmp && mv $@.tmp $@
 
-$(SEED_SQL).seed: FORCE
+$(GEN_SEED_SQL).seed: FORCE
 	@mkdir -p $(@D)
 	@echo $(LOAD_SEED) | cmp -s - $@ || echo $(LOAD_SEED) > $@
 
@@ -152,10 +155,10 @@ bench: $(BENCHES)
 # Client CPU per request: minitwit-load vs the Python `requests` peer, against the same local
 # MiniTwit; then minitwit-load's maximum request rate against a trivial local endpoint.
 LOAD_BENCH_ROUNDS ?= 5
-bench-load: $(SEED_SQL) venv
+bench-load: $(GEN_SEED_SQL) venv
 	$(CARGO) build --release --locked -p minitwit-load
 	@mkdir -p $(BENCH_OUT)
-	$(PY) crates/minitwit-load/bench/bench.py --bin $(BIN)/minitwit-load --seed-sql $(SEED_SQL) \
+	$(PY) crates/minitwit-load/bench/bench.py --bin $(BIN)/minitwit-load --seed-sql $(GEN_SEED_SQL) \
 	  --rounds $(LOAD_BENCH_ROUNDS) | tee $(BENCH_OUT)/load-cpu.txt
 	$(CARGO) bench --locked -p minitwit-load --bench rate | tee $(BENCH_OUT)/load-rate.txt
 
