@@ -93,7 +93,7 @@ pub struct JsonLinesReader<R, T> {
     input: R,
     source_name: String,
     line_no: u64,
-    line: String,
+    line: Vec<u8>,
     _t: PhantomData<T>,
 }
 
@@ -106,7 +106,7 @@ pub fn read_jsonl<R: BufRead, T: DeserializeOwned + Versioned>(
         input,
         source_name: source_name.into(),
         line_no: 0,
-        line: String::new(),
+        line: Vec::new(),
         _t: PhantomData,
     }
 }
@@ -118,7 +118,9 @@ impl<R: BufRead, T: DeserializeOwned + Versioned> Iterator for JsonLinesReader<R
         loop {
             self.line.clear();
             self.line_no += 1;
-            match self.input.read_line(&mut self.line) {
+            // Bytes, not `read_line`: a line that is not UTF-8 is then a parse error naming its
+            // line, not an I/O error without one.
+            match self.input.read_until(b'\n', &mut self.line) {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(err) => {
@@ -128,7 +130,19 @@ impl<R: BufRead, T: DeserializeOwned + Versioned> Iterator for JsonLinesReader<R
                     }))
                 }
             }
-            let text = self.line.trim();
+            let text = match std::str::from_utf8(&self.line) {
+                Ok(t) => t.trim(),
+                Err(e) => {
+                    return Some(Err(RecordError::Parse {
+                        source_name: self.source_name.clone(),
+                        line: self.line_no,
+                        err: serde::de::Error::custom(format_args!(
+                            "not UTF-8 text (byte {} of the line)",
+                            e.valid_up_to() + 1
+                        )),
+                    }))
+                }
+            };
             if text.is_empty() {
                 continue;
             }
