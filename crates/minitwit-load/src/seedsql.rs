@@ -59,11 +59,20 @@ pub struct SeedUserRow {
 /// The first [`FOLLOWED`] users of the seed file at `path`, by `user_id`: the users the study's
 /// client follows, in its order.
 pub fn followed_users(path: &Path) -> Result<Vec<String>, SeedSqlError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SeedSqlError::Read {
+    let bytes = std::fs::read(path).map_err(|source| SeedSqlError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let users = users(&text).map_err(|(line, what)| SeedSqlError::Syntax {
+    // Not UTF-8 is a syntax error at its line, not an I/O error without one.
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        SeedSqlError::Syntax {
+            path: path.to_owned(),
+            line: 1 + before.iter().filter(|&&b| b == b'\n').count(),
+            what: "not UTF-8 text (SQLite dumps are UTF-8)".into(),
+        }
+    })?;
+    let users = users(text).map_err(|(line, what)| SeedSqlError::Syntax {
         path: path.to_owned(),
         line,
         what,
