@@ -8,7 +8,11 @@
 //! - `parse.rs`: the line-keeping TOML reader (typed values, unknown and missing keys).
 //! - `validate.rs`: the inventory's schema, its defaults and its checks, table by table.
 //! - `query.rs`: the JSON view and `inventory get KEY` lookups for scripts.
+//! - `mutated.rs` (tests): mutated and arbitrary inventories never panic, each problem says
+//!   its line.
 
+#[cfg(test)]
+mod mutated;
 mod parse;
 mod query;
 mod validate;
@@ -255,7 +259,16 @@ impl Inventory {
         let doc = ImDocument::parse(src).map_err(|e| {
             vec![Problem {
                 line: e.span().map_or(1, |s| parse::line_of(src, s.start)),
-                message: format!("not valid TOML: {}", e.message().trim()),
+                // toml_edit's message may span lines ("…\nexpected `.`"): one line per problem.
+                message: format!(
+                    "not valid TOML: {}",
+                    e.message()
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
             }]
         })?;
         let mut p = parse::Parser::new(src, dir);
