@@ -64,6 +64,8 @@ pub enum ReportFormat {
     Csv,
     /// One sentence per comparison with the reference group.
     Headline,
+    /// One self-contained HTML page with the figures inline.
+    Html,
 }
 
 /// A validated invocation.
@@ -202,7 +204,13 @@ pub fn run(config: &Config, interrupt: &Interrupt, out: &mut dyn Write) -> Resul
                     s.push('\n');
                     s
                 }
+                ReportFormat::Latex if latex_variable == "study" => report::latex_study(&rep),
                 ReportFormat::Latex => report::latex(&rep, latex_variable, column_prefix),
+                ReportFormat::Html => {
+                    let figures =
+                        crate::figures::figures(&data, options.include_warmup, Some(&rep.study))?;
+                    report::html(&rep, &figures)
+                }
                 ReportFormat::Csv => report::csv(&rep),
                 ReportFormat::Headline => {
                     let mut s = report::headlines(&rep)?.join("\n");

@@ -24,6 +24,8 @@ EXAMPLES:
   energy-stats report data/out/minitwit*/                 Markdown report of the study
   energy-stats report data/out/minitwit*/ --format latex  the study's LaTeX table
   energy-stats report data/out/minitwit*/ --format headline   the verdicts, one line each
+  energy-stats report data/demo/out/*/ --format html -o report.html   one page, figures inline
+  energy-stats report DIR… --format latex --variable study    the study's table beside yours
   energy-stats runs data/out/minitwit312 --format csv     per-run table
   energy-stats runs data/out/minitwit* | energy-stats report -   the same report, piped
   energy-stats plot data/out/minitwit*/ --out figures     the study's figures as SVG
@@ -55,15 +57,17 @@ enum Sub {
     Report {
         #[command(flatten)]
         common: Common,
-        /// markdown, json (the stable document of docs/energy-stats.md), latex, csv, or
-        /// headline (one sentence per interpreter compared with the first).
+        /// markdown, json (the stable document of docs/energy-stats.md), latex, csv, headline
+        /// (one sentence per interpreter compared with the first, and the study's ordering), or
+        /// html (one self-contained page: tables, verdicts, every figure inline as SVG).
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
         /// Column prefix of the LaTeX table.
         #[arg(long, default_value = "CPython ")]
         column_prefix: String,
         /// Variable of the LaTeX table: energy, power, duration, trace-energy or above-baseline
-        /// (energy above the idle baseline, when a baseline.jsonl was found).
+        /// (energy above the idle baseline, when a baseline.jsonl was found); or study: the
+        /// study's published table beside this machine's, as a second table.
         #[arg(long, default_value = "energy")]
         variable: String,
         /// Anderson–Darling critical values: classical (Stephens 1974, the study's, SciPy ≤ 1.16)
@@ -152,6 +156,7 @@ enum Format {
     Latex,
     Csv,
     Headline,
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -174,8 +179,9 @@ fn latex_variable(name: &str) -> anyhow::Result<String> {
         "duration" | "duration_s" | "time" => "duration_s",
         "trace-energy" | "trace_energy_j" => "trace_energy_j",
         "above-baseline" | "energy_above_baseline_j" => "energy_above_baseline_j",
+        "study" => "study",
         other => anyhow::bail!(
-            "--variable {other:?}: use energy, power, duration, trace-energy or above-baseline"
+            "--variable {other:?}: use energy, power, duration, trace-energy, above-baseline or study"
         ),
     }
     .to_string())
@@ -209,6 +215,7 @@ impl TryFrom<Cli> for Config {
                     Format::Latex => ReportFormat::Latex,
                     Format::Csv => ReportFormat::Csv,
                     Format::Headline => ReportFormat::Headline,
+                    Format::Html => ReportFormat::Html,
                 };
                 let latex_variable = latex_variable(&variable)?;
                 let command = Command::Report {

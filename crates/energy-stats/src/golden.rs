@@ -376,3 +376,71 @@ fn plan_matches_statsmodels_ttest_ind_power() {
         assert_eq!((got - 1e-9).ceil(), (want - 1e-9).ceil());
     }
 }
+
+#[test]
+fn kendalltau_matches_scipy() {
+    let g = golden();
+    let cases = g["kendalltau"].as_array().unwrap();
+    assert!(cases.len() > 800);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let got = crate::hypothesis::kendalltau(&nums(&case["x"]), &nums(&case["y"]));
+        check_test(&format!("kendalltau {name}"), got, &case["kendalltau"]);
+    }
+}
+
+/// The study's table as the report shows it: % of 3.8 (and of 3.9 when 3.8 did not run) in
+/// both columns, and τ of the study's order against itself, as NumPy and SciPy give them.
+#[test]
+fn the_study_table_matches_numpy_and_scipy() {
+    use crate::report::{compare_with_study, GroupReport, STUDY_MEAN_J, STUDY_VERSIONS};
+    let g = golden();
+    let case = &g["study"];
+    assert_eq!(nums(&case["mean_j"]), STUDY_MEAN_J);
+    let versions: Vec<&str> = case["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(versions, STUDY_VERSIONS);
+    let group = |label: &str, mean: f64| crate::report::test_group(label, &[mean]);
+    // This machine's means equal to the study's: both columns are the golden %.
+    let all: Vec<GroupReport> = STUDY_VERSIONS
+        .iter()
+        .zip(STUDY_MEAN_J)
+        .map(|(v, m)| group(v, m))
+        .collect();
+    let c = compare_with_study(&all, false);
+    let want = nums(&case["pct_of_3_8"]);
+    for (row, want) in c.rows.iter().zip(&want) {
+        close(
+            &format!("study % {}", row.version),
+            row.study_pct.unwrap(),
+            *want,
+        );
+        close(&format!("this % {}", row.version), row.pct.unwrap(), *want);
+    }
+    check_test(
+        "study τ",
+        c.kendall_tau.result.clone(),
+        &case["kendalltau_self"],
+    );
+    // Without 3.8, both columns are % of 3.9.
+    let c = compare_with_study(&all[1..], false);
+    assert_eq!(c.base, Some("3.9"));
+    let want = nums(&case["pct_of_3_9"]);
+    for (row, want) in c.rows[1..].iter().zip(&want) {
+        close(
+            &format!("study % of 3.9 {}", row.version),
+            row.study_pct.unwrap(),
+            *want,
+        );
+        close(
+            &format!("this % of 3.9 {}", row.version),
+            row.pct.unwrap(),
+            *want,
+        );
+    }
+    assert_eq!(c.rows[0].pct, None);
+}

@@ -14,6 +14,7 @@
 //! - `hypothesis/`: the tests, reproducing SciPy 1.17.1 (normality, across groups, two-sample).
 //! - `describe.rs`: pandas' `describe()`.
 //! - `tukey.rs`: Tukey's HSD p-values (the studentized range distribution).
+//! - `hypothesis/kendall.rs` gives Kendall's τ for the study's ordering.
 //! - `intervals/`: Fieller–Welch, Hodges–Lehmann and noncentral-t intervals, the noncentral t
 //!   and the t-test's power (statsmodels' `TTestIndPower`).
 //! - `posthoc.rs`: pairwise comparisons: intervals at one simultaneous level, effect sizes,
@@ -24,10 +25,12 @@
 //! - `table.rs`: run tables as JSON Lines (run records, `runs` rows) or CSV (`csv` crate).
 //! - `logtxt.rs`, `trace.rs`: the study's controller log and power traces.
 //! - `loader.rs`, `cache.rs`: traces read on every core, and the cache of decoded traces.
-//! - `report/`: the report model and its JSON, Markdown, LaTeX, CSV and headline renderings.
+//! - `report/`: the report model and its JSON, Markdown, HTML, LaTeX, CSV and headline
+//!   renderings, with the study's published table beside this machine's.
 //! - `runs.rs`: the per-run table of [`records::RunRow`]s (JSON Lines, CSV), which reads back as an input.
 //! - `app.rs`: the validated [`app::Config`] and the command it runs (`main.rs` is clap only).
-//! - `plot.rs`: the figures (SVG, PNG).
+//! - `figures.rs`: the figures a dataset gives, as named SVG documents.
+//! - `plot.rs`: the drawing (plotters' SVG) and the figure files (SVG, PNG).
 //! - `golden.rs` (tests only): the SciPy-parity fixtures, to 1e-9.
 //! - `coverage.rs` (tests only): simulated tables; every interval's coverage, every verdict.
 //!
@@ -37,6 +40,7 @@ pub mod app;
 pub mod cache;
 pub mod dataset;
 pub mod describe;
+pub mod figures;
 pub mod hypothesis;
 pub mod input;
 pub mod intervals;

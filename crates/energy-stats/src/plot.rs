@@ -1,5 +1,6 @@
 //! The study's figures, drawn with plotters' SVG backend; PNG is the same SVG rasterised by
-//! resvg with the system's fonts (Debian `fonts-dejavu-core`).
+//! resvg with the system's fonts (Debian `fonts-dejavu-core`). Which figures a dataset gives is
+//! [`crate::figures::figures`]; the HTML report puts the same SVGs inline.
 //!
 //! Written per call of [`write_all`] (names are stable, so a Makefile can depend on them):
 //! - `box_energy`, `box_power`, `box_duration`: per-run energy, mean power and scenario time
@@ -8,18 +9,20 @@
 //! - `hist_<label>`: histogram of each group's energy;
 //! - with traces: `trace_<label>_run<k>` (the first used run of each group), `mean_trace_<label>`
 //!   (mean over the group's runs, 0.1 s resolution) and `mean_traces` (all groups, averaged to
-//!   about 1 s, finer for runs shorter than a minute).
+//!   about 1 s, finer for runs shorter than a minute);
+//! - `study_comparison`, when two or more of the study's versions (`3.8` … `3.13`) ran: each
+//!   version's mean energy as % of the base version, the study's and this machine's.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use resvg::usvg::{self, fontdb};
 
-use crate::input::{Dataset, Run};
+use crate::input::Dataset;
 use crate::numeric::{quantile_sorted, sorted};
-use crate::trace::DOWNSAMPLE;
 
 const W: u32 = 900;
 const H: u32 = 560;
@@ -34,17 +37,17 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-type Draw<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+pub(crate) type Draw<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing failed: {e:?}")
 }
 
-fn svg(draw: impl FnOnce(&Draw) -> Result<()>) -> Result<String> {
+pub(crate) fn svg(draw: impl FnOnce(&Draw) -> Result<()>) -> Result<String> {
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, (W, H)).into_drawing_area();
@@ -55,12 +58,12 @@ fn svg(draw: impl FnOnce(&Draw) -> Result<()>) -> Result<String> {
     Ok(s)
 }
 
-fn padded(lo: f64, hi: f64) -> (f64, f64) {
+pub(crate) fn padded(lo: f64, hi: f64) -> (f64, f64) {
     let span = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
     (lo - span * 0.08, hi + span * 0.08)
 }
 
-fn title(base: &str, modelled: bool) -> String {
+pub(crate) fn title(base: &str, modelled: bool) -> String {
     if modelled {
         format!("{base} — MODELLED, not measured")
     } else {
@@ -69,7 +72,11 @@ fn title(base: &str, modelled: bool) -> String {
 }
 
 /// Box plot of one per-run quantity per group.
-fn boxplot(groups: &[(String, Vec<f64>)], caption: &str, unit_label: &str) -> Result<String> {
+pub(crate) fn boxplot(
+    groups: &[(String, Vec<f64>)],
+    caption: &str,
+    unit_label: &str,
+) -> Result<String> {
     let all: Vec<f64> = groups.iter().flat_map(|(_, v)| v.iter().copied()).collect();
     let (lo, hi) = padded(
         all.iter().copied().fold(f64::INFINITY, f64::min),
@@ -162,7 +169,7 @@ fn boxplot(groups: &[(String, Vec<f64>)], caption: &str, unit_label: &str) -> Re
     })
 }
 
-fn histogram(
+pub(crate) fn histogram(
     label: &str,
     values: &[f64],
     unit_label: &str,
@@ -211,7 +218,7 @@ fn histogram(
 }
 
 /// Lines of (x, y) series with a legend.
-fn lines(
+pub(crate) fn lines(
     series: &[(String, Vec<(f64, f64)>)],
     caption: &str,
     x_desc: &str,
@@ -271,19 +278,28 @@ fn lines(
             }
         }
         if series.len() > 1 || series.first().is_some_and(|s| !s.0.is_empty()) {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 15))
-                .draw()
-                .map_err(err)?;
+            legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
         }
         Ok(())
     })
 }
 
-fn safe(label: &str) -> String {
+/// The legend of a chart's labelled series, in one style for every figure.
+pub(crate) fn legend<'a, 'b: 'a>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(err)
+}
+
+pub(crate) fn safe(label: &str) -> String {
     label
         .chars()
         .map(|c| {
@@ -399,7 +415,8 @@ fn in_memory(db: &fontdb::Database, family: &str) -> fontdb::Database {
     out
 }
 
-/// Draw every figure into `dir`; returns the files written.
+/// Draw every figure of [`crate::figures::figures`] into `dir`, as SVG or PNG; returns the
+/// files written.
 pub fn write_all(
     data: &Dataset,
     dir: &Path,
@@ -411,161 +428,17 @@ pub fn write_all(
         .then(Png::new)
         .transpose()
         .context("rendering the figures as PNG")?;
-    let png = png.as_ref();
-    let modelled = data.modelled();
+    let study = crate::report::build(
+        data,
+        &crate::report::ReportOptions {
+            include_warmup,
+            ..Default::default()
+        },
+    )
+    .study;
     let mut written = Vec::new();
-    let per_group = |f: fn(&Run) -> f64| -> Vec<(String, Vec<f64>)> {
-        data.groups
-            .iter()
-            .map(|g| {
-                (
-                    g.label.clone(),
-                    g.used_runs(include_warmup).into_iter().map(f).collect(),
-                )
-            })
-            .collect()
-    };
-    let energy = per_group(|r| r.energy_j);
-    for (name, values, caption, unit) in [
-        ("box_energy", energy.clone(), "Energy per run", "energy (J)"),
-        (
-            "box_power",
-            per_group(|r| r.power_w),
-            "Mean power per run",
-            "mean power (W)",
-        ),
-        (
-            "box_duration",
-            per_group(|r| r.duration_s),
-            "Scenario time per run",
-            "scenario time (s)",
-        ),
-    ] {
-        let s = boxplot(&values, &title(caption, modelled), unit)?;
-        written.push(write_figure(dir, name, &s, png)?);
-    }
-    let order: Vec<(String, Vec<(f64, f64)>)> = data
-        .groups
-        .iter()
-        .map(|g| {
-            (
-                g.label.clone(),
-                g.used_runs(include_warmup)
-                    .iter()
-                    .map(|r| (f64::from(r.run), r.energy_j))
-                    .collect(),
-            )
-        })
-        .collect();
-    let s = lines(
-        &order,
-        &title("Energy by run order", modelled),
-        "run",
-        "energy (J)",
-        true,
-    )?;
-    written.push(write_figure(dir, "run_order", &s, png)?);
-    for (i, (label, values)) in energy.iter().enumerate() {
-        if values.is_empty() {
-            continue;
-        }
-        let s = histogram(label, values, "energy (J)", color(i), modelled)?;
-        written.push(write_figure(
-            dir,
-            &format!("hist_{}", safe(label)),
-            &s,
-            png,
-        )?);
-    }
-    // Trace figures, from the downsampled traces (0.1 s per point).
-    let dt = |r: &Run| DOWNSAMPLE as f64 / r.sample_rate_hz;
-    let mut means = Vec::new();
-    let mut averaged_s: f64 = 0.0;
-    for g in &data.groups {
-        let runs: Vec<&Run> = g
-            .used_runs(include_warmup)
-            .into_iter()
-            .filter(|r| r.trace_summary.is_some())
-            .collect();
-        let Some(first) = runs.first() else { continue };
-        let Some(ts) = first.trace_summary.as_ref() else {
-            continue;
-        };
-        let step = dt(first);
-        let one: Vec<(f64, f64)> = ts
-            .downsampled_w
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| (i as f64 * step, p))
-            .collect();
-        let s = lines(
-            &[(String::new(), one)],
-            &title(
-                &format!("Power trace, {} run {}", g.label, first.run),
-                modelled,
-            ),
-            "time (s)",
-            "power (W)",
-            false,
-        )?;
-        written.push(write_figure(
-            dir,
-            &format!("trace_{}_run{}", safe(&g.label), first.run),
-            &s,
-            png,
-        )?);
-        let len = runs
-            .iter()
-            .filter_map(|r| r.trace_summary.as_ref().map(|t| t.downsampled_w.len()))
-            .min()
-            .unwrap_or(0);
-        let mean: Vec<(f64, f64)> = (0..len)
-            .map(|i| {
-                let sum: f64 = runs
-                    .iter()
-                    .filter_map(|r| r.trace_summary.as_ref().map(|t| t.downsampled_w[i]))
-                    .sum();
-                (i as f64 * step, sum / runs.len() as f64)
-            })
-            .collect();
-        let s = lines(
-            &[(String::new(), mean.clone())],
-            &title(
-                &format!("Mean power trace of {} runs, {}", runs.len(), g.label),
-                modelled,
-            ),
-            "time (s)",
-            "power (W)",
-            false,
-        )?;
-        written.push(write_figure(
-            dir,
-            &format!("mean_trace_{}", safe(&g.label)),
-            &s,
-            png,
-        )?);
-        // About one point per second keeps the all-groups figure readable; short runs (the
-        // demo's take seconds) keep at least ~50 points instead of collapsing to a few.
-        let chunk = (mean.len() / 50).clamp(1, 10);
-        averaged_s = averaged_s.max(chunk as f64 * step);
-        let coarse: Vec<(f64, f64)> = mean
-            .chunks(chunk)
-            .map(|c| (c[0].0, c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64))
-            .collect();
-        means.push((g.label.clone(), coarse));
-    }
-    if !means.is_empty() {
-        let s = lines(
-            &means,
-            &title(
-                &format!("Mean power traces ({averaged_s:.1} s averages)"),
-                modelled,
-            ),
-            "time (s)",
-            "power (W)",
-            false,
-        )?;
-        written.push(write_figure(dir, "mean_traces", &s, png)?);
+    for (name, svg) in crate::figures::figures(data, include_warmup, Some(&study))? {
+        written.push(write_figure(dir, &name, &svg, png.as_ref())?);
     }
     Ok(written)
 }

@@ -11,12 +11,15 @@
 //! - `normality.rs`: Shapiro–Wilk and Anderson–Darling, per group.
 //! - `groups.rs`: Bartlett, Levene, one-way ANOVA and Kruskal–Wallis, across groups.
 //! - `two_sample.rs`: Welch's t and Mann–Whitney U, for the pairwise comparisons.
+//! - `kendall.rs`: Kendall's τ-b, whether two orderings agree (the study's table beside ours).
 
 mod groups;
+mod kendall;
 mod normality;
 mod two_sample;
 
 pub use groups::{bartlett, f_oneway, kruskal, levene};
+pub use kendall::kendalltau;
 pub use normality::{
     anderson, shapiro, shapiro_is_degenerate, Anderson, AndersonTable, ANDERSON_LEVELS,
 };

@@ -170,6 +170,58 @@ pub fn csv(r: &Report) -> String {
             &format!("{}: {}", l.origin, l.reason),
         );
     }
+    let c = &r.study;
+    let base = c.base.unwrap_or("3.8");
+    for s in &c.rows {
+        let v = s.version;
+        row(
+            "study",
+            v,
+            "energy_j",
+            "study_mean",
+            Some(s.study_mean_j),
+            c.study_data,
+        );
+        row(
+            "study",
+            v,
+            "energy_j",
+            "study_pct",
+            s.study_pct,
+            &format!("% of {base}"),
+        );
+        row("study", v, "energy_j", "mean", s.mean_j, c.this_data);
+        row(
+            "study",
+            v,
+            "energy_j",
+            "pct",
+            s.pct,
+            &format!("% of {base}"),
+        );
+    }
+    match &c.kendall_tau.result {
+        Ok(t) => {
+            row(
+                "study",
+                "",
+                "energy_j",
+                "kendall_tau",
+                Some(t.statistic),
+                &c.verdict,
+            );
+            row(
+                "study",
+                "",
+                "energy_j",
+                "kendall_tau.pvalue",
+                Some(t.pvalue),
+                "",
+            );
+        }
+        Err(e) => row("study", "", "energy_j", "kendall_tau", None, &e.0),
+    }
+    row("study", "", "", "source", None, c.source);
 
     let _ = w.flush();
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()

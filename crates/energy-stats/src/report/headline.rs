@@ -2,7 +2,7 @@
 //! built from the report's own pairwise verdicts. `report --format headline` prints it, and
 //! `make demo` shows it at the end; there is no other verdict text.
 
-use super::Report;
+use super::{Report, KENDALL_MIN_VERSIONS};
 use crate::posthoc::Pair;
 
 /// A report with no group has no reference to compare with.
@@ -21,11 +21,18 @@ pub fn pretty_label(label: &str) -> String {
     }
 }
 
-/// The headline of a report: one line per pair that involves its first group, then, when
-/// runs were left out of the statistics, a line that counts them.
+/// The headline of a report: one line per pair that involves its first group; then, when at
+/// least [`KENDALL_MIN_VERSIONS`] of the study's versions ran (fewer cannot show an ordering
+/// at p < 0.05), whether they come in the study's order; then, when runs were left out of the
+/// statistics, a line that counts them.
 pub fn headlines(report: &Report) -> Result<Vec<String>, NoGroups> {
     let reference = report.groups.first().ok_or(NoGroups)?;
     let mut lines = headline_lines(&reference.label, &report.pairwise, report.modelled);
+    let study = &report.study;
+    if study.matched.len() >= KENDALL_MIN_VERSIONS && study.kendall_tau.result.is_ok() {
+        let suffix = if report.modelled { " — modelled" } else { "" };
+        lines.push(format!("{}{suffix}", study.verdict.trim_end_matches('.')));
+    }
     lines.extend(super::left_out_summary(&report.left_out));
     Ok(lines)
 }

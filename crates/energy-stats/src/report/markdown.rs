@@ -5,14 +5,14 @@
 
 use std::fmt::Write as _;
 
-use super::{describe_of, Outcome, Report, VARIABLES};
-use crate::describe::Describe;
+use super::{describe_columns, Outcome, Report, VARIABLES};
+use crate::report::headline::pretty_label;
 
 pub(super) fn cell(v: Option<f64>, digits: usize) -> String {
     v.map_or("n/a".to_string(), |v| format!("{v:.digits$}"))
 }
 
-fn pval(v: f64) -> String {
+pub(super) fn pval(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v < 1e-4 {
@@ -22,7 +22,7 @@ fn pval(v: f64) -> String {
     }
 }
 
-fn outcome_md(o: &Outcome) -> (String, String) {
+pub(super) fn outcome_md(o: &Outcome) -> (String, String) {
     match &o.result {
         Ok(r) => (format!("{:.6}", r.statistic), pval(r.pvalue)),
         Err(e) => ("not computable".into(), e.0.clone()),
@@ -37,11 +37,7 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "> **{n}**\n");
     }
     for (var, title) in VARIABLES {
-        let cols: Vec<(String, Describe)> = r
-            .groups
-            .iter()
-            .filter_map(|g| describe_of(g, var).map(|d| (g.label.clone(), d)))
-            .collect();
+        let cols = describe_columns(r, var);
         if cols.is_empty() {
             continue;
         }
@@ -157,6 +153,7 @@ pub fn markdown(r: &Report) -> String {
             cell(p.cliffs_delta, 2),
         );
     }
+    study_section(&mut s, r);
     let _ = writeln!(s, "\n## Run order\n");
     let _ = writeln!(
         s,
@@ -212,4 +209,55 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n> **{n}**");
     }
     s
+}
+
+/// The study's table beside this machine's: both means, both % columns, τ and the verdict.
+fn study_section(s: &mut String, r: &Report) {
+    let c = &r.study;
+    let base = c.base.unwrap_or("3.8");
+    let _ = writeln!(s, "\n## Beside the study's table\n");
+    let _ = writeln!(
+        s,
+        "The study's mean energy per run ({}; {}) beside this machine's ({}). {}.\n",
+        c.study_data,
+        c.source,
+        c.this_data,
+        capitalise(&c.base_note)
+    );
+    let _ = writeln!(
+        s,
+        "| version | study: mean (J), measured | study: % of {base} | this machine: mean (J), {t} | this machine: % of {base} | runs |\n|---|---:|---:|---:|---:|---:|",
+        t = c.this_data
+    );
+    for row in &c.rows {
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} | {} | {} | {} | {} |",
+            pretty_label(row.version),
+            row.study_mean_j,
+            cell(row.study_pct, 1),
+            cell(row.mean_j, 4),
+            cell(row.pct, 1),
+            row.runs
+        );
+    }
+    let _ = writeln!(s, "\n{}", c.verdict);
+    if let Some(w) = &c.kendall_tau.warning {
+        let _ = writeln!(s, "\nNote: {w}.");
+    }
+    if !c.other_groups.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nNot in this table: {}. {}.",
+            c.other_groups.join(", "),
+            capitalise(c.other_groups_note)
+        );
+    }
+}
+
+pub(super) fn capitalise(t: &str) -> String {
+    let mut c = t.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

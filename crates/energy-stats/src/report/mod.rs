@@ -9,20 +9,30 @@
 //! - `latex.rs`: [`latex`], the study's table.
 //! - `csv.rs`: [`csv`], one value per line.
 //! - `headline.rs`: [`headlines`], the verdicts in one sentence each.
+//! - `study.rs`: the study's published table beside this machine's ([`StudyComparison`]).
+//! - `html.rs`: [`html`], one self-contained page with the figures inline.
 //! - `notes.rs`: the runs left out ([`LeftOut`]) and the tests a group is too small for
 //!   ([`SmallSample`]).
 
 mod csv;
 mod headline;
+mod html;
 mod latex;
 mod markdown;
 mod notes;
+mod study;
 
 pub use self::csv::csv;
 pub use headline::{headline_lines, headlines, pretty_label, NoGroups};
+pub use html::html;
 pub use latex::latex;
+pub use latex::latex_study;
 pub use markdown::markdown;
 pub use notes::{left_out, left_out_summary, small_samples, LeftOut, SmallSample};
+pub use study::{
+    compare as compare_with_study, StudyComparison, StudyRow, KENDALL_MIN_VERSIONS, STUDY_MEAN_J,
+    STUDY_VERSIONS,
+};
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -252,6 +262,8 @@ pub struct Report {
     /// Mean idle power of the baseline runs (W), when a baseline was found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_power_w: Option<Describe>,
+    /// The study's published table beside this machine's, and whether the orders agree.
+    pub study: StudyComparison,
 }
 
 const MODELLED_NOTE: &str =
@@ -406,7 +418,6 @@ pub fn build(data: &Dataset, opts: &ReportOptions) -> Report {
         schema: REPORT_SCHEMA,
         modelled,
         note: modelled.then(|| MODELLED_NOTE.to_string()),
-        groups,
         tests,
         comparisons: Method::for_pairs(pairs.len()),
         pairwise: pairs,
@@ -416,7 +427,35 @@ pub fn build(data: &Dataset, opts: &ReportOptions) -> Report {
         left_out: left_out(data, opts.include_warmup),
         small_samples: small_samples(&sizes),
         baseline_power_w: (!baseline.is_empty()).then(|| Describe::of(&baseline)),
+        study: study::compare(&groups, modelled),
+        groups,
     }
+}
+
+/// A group whose every variable is described by `energies` (tests of the renderings).
+#[cfg(test)]
+pub(crate) fn test_group(label: &str, energies: &[f64]) -> GroupReport {
+    let d = Describe::of(energies);
+    GroupReport {
+        label: label.into(),
+        runs_used: energies.len(),
+        runs_failed: 0,
+        runs_warmup: 0,
+        energy_j: d.clone(),
+        power_w: d.clone(),
+        duration_s: d,
+        trace_energy_j: None,
+        energy_per_request_j: None,
+        energy_above_baseline_j: None,
+    }
+}
+
+/// The describe table of `variable`: one (label, describe) column per group that has it.
+pub(crate) fn describe_columns(r: &Report, variable: &str) -> Vec<(String, Describe)> {
+    r.groups
+        .iter()
+        .filter_map(|g| describe_of(g, variable).map(|d| (g.label.clone(), d)))
+        .collect()
 }
 
 pub(crate) fn describe_of(g: &GroupReport, variable: &str) -> Option<Describe> {
