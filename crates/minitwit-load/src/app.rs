@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use procs::{Exit, Interrupt};
+use procs::{Exit, Interrupt, Unavailable};
 use records::{AtomicFile, JsonLinesWriter, LoadLine};
 
 use crate::agent::{self, AgentConfig};
@@ -162,7 +162,12 @@ pub fn run(config: Config, interrupt: &Interrupt) -> anyhow::Result<Exit> {
         }
         Config::Run { load, records } => run_load(&load, records.as_deref(), interrupt),
         Config::Reset { server, timeouts } => {
-            let chain = control::reset(&server, timeouts, stop)?;
+            let chain = control::reset(&server, timeouts, stop).map_err(|e| match &e {
+                control::ResetError::Http { source, .. } if source.is_unreachable() => {
+                    anyhow::Error::new(Unavailable::new(e))
+                }
+                _ => anyhow::Error::new(e),
+            })?;
             let hops: Vec<String> = chain.iter().map(u16::to_string).collect();
             eprintln!(
                 "minitwit-load: {server}: database reset (GET /cleardb: {})",
@@ -188,6 +193,9 @@ pub fn run(config: Config, interrupt: &Interrupt) -> anyhow::Result<Exit> {
                 line.clients, line.duration_s, line.requests, line.errors
             );
             print_load_line(&line)?;
+            if let Some(cause) = away(&line) {
+                return Err(Unavailable::new(cause).into());
+            }
             Ok(Exit::from_ok(line.ok, interrupt))
         }
         Config::Agent { listen, agent } => {
@@ -284,5 +292,41 @@ fn run_load(
     if records.is_some() {
         print_load_line(&line)?;
     }
+    if let Some(cause) = away(&line) {
+        return Err(Unavailable::new(cause).into());
+    }
     Ok(Exit::from_ok(line.ok, interrupt))
+}
+
+/// The cause, cause first, when a failed load never reached its server: not one HTTP answer
+/// (refused, reset, unresolved, silent), so nothing was run. An infrastructure fault (exit
+/// 75: retry), not a failed scenario. For `trigger`, an agent that did not answer, or whose
+/// own load never reached the server.
+fn away(line: &LoadLine) -> Option<String> {
+    if line.ok || line.interrupted {
+        return None;
+    }
+    if line.agents.is_empty() {
+        if !line.by_status.is_empty() {
+            return None;
+        }
+        let server = line.server.as_deref().unwrap_or("the server");
+        let cause = line.users.iter().find_map(|u| u.error.as_deref());
+        return Some(format!(
+            "server {server} unreachable: {}",
+            cause.unwrap_or("no HTTP answer")
+        ));
+    }
+    line.agents
+        .iter()
+        .filter(|a| !a.ok)
+        .find_map(|a| match (a.status, &a.summary) {
+            (None, _) => Some(format!(
+                "agent {} unreachable: {}",
+                a.url,
+                a.error.as_deref().unwrap_or("no answer")
+            )),
+            (Some(_), Some(own)) => away(own).map(|c| format!("agent {}: {c}", a.url)),
+            (Some(_), None) => None,
+        })
 }

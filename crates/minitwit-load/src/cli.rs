@@ -13,8 +13,9 @@ use minitwit_load::seed;
 use minitwit_load::url::HttpUrl;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 ok, 1 failure (a user failed a check, the server is unreachable, a file cannot \
-be written), 2 usage error, 130 interrupted (Ctrl-C; the records so far are flushed).
+Exit codes: 0 ok, 1 failure (a user failed a check, a file cannot be written), 2 usage error, \
+75 the server (or an agent) unreachable: not one HTTP answer, nothing was run, retry (the \
+load line is still printed), 130 interrupted (Ctrl-C; the records so far are flushed).
 
 Typical use:
   minitwit-load seed > seed.sql                          # the data MiniTwit's /cleardb loads

@@ -70,6 +70,22 @@ pub enum HttpError {
     Interrupted,
 }
 
+impl HttpError {
+    /// Whether no HTTP answer came at all because the server was away: unresolved, refused,
+    /// reset, closed or silent. An infrastructure fault (exit 75), not the scenario failing.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Resolve { .. }
+                | HttpError::Connect { .. }
+                | HttpError::ConnectTimeout { .. }
+                | HttpError::Timeout { .. }
+                | HttpError::Io(_)
+                | HttpError::Closed
+        )
+    }
+}
+
 /// Connect and request timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {

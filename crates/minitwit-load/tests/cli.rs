@@ -695,7 +695,8 @@ fn slow_server_hits_the_request_timeout() {
         .args(["run", "--server", &url, "--user", "u", "--timeout", "0.5"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Issue 15: no answer at all before the timeout is the server away, exit 75 (was 1).
+    assert_eq!(out.status.code(), Some(75));
     let recs = parse_records(&out.stdout);
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].status, None);
@@ -719,14 +720,18 @@ fn unreachable_server_fails_with_a_clear_error() {
             "2",
         ])
         .assert()
-        .code(1)
+        // Issue 15: the server away is an infrastructure fault, exit 75 (was 1), cause first.
+        .code(75)
         .stderr(predicate::str::contains(format!(
             "cannot connect to 127.0.0.1:{port}"
+        )))
+        .stderr(predicate::str::contains(format!(
+            "minitwit-load: error: server http://127.0.0.1:{port} unreachable: "
         )));
     load()
         .args(["reset", "--server", &format!("http://127.0.0.1:{port}")])
         .assert()
-        .code(1)
+        .code(75)
         .stderr(predicate::str::contains("/cleardb"));
 }
 
@@ -760,13 +765,14 @@ fn reset_refuses_a_redirect_to_another_server() {
 }
 
 #[test]
-fn trigger_of_an_unreachable_agent_exits_1_with_a_json_line() {
+fn trigger_of_an_unreachable_agent_exits_75_with_a_json_line() {
     let port = testkit::free_port();
     let out = load()
         .args(["trigger", &format!("http://127.0.0.1:{port}/trigger")])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // Issue 15: an agent away is an infrastructure fault, exit 75 (was 1).
+    assert_eq!(out.status.code(), Some(75));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["ok"], false);
     assert!(summary["agents"][0]["error"]
