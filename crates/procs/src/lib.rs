@@ -2,7 +2,7 @@
 //!
 //! Every tool's `main` ends the same way: a validated config or a usage error (exit 2), the
 //! library's run with an [`Interrupt`] flag handed down (never a global), and the documented exit
-//! code (0 ok, 1 failure, 2 usage, 130 interrupted). [`main`] is that tail, written once.
+//! code (0 ok, 1 failure, 2 usage, 75 unavailable, 130 interrupted). [`main`] is that tail, written once.
 //!
 //! The children a tool owns are started one way too: in a process group of their own
 //! ([`OwnedChild`]), stopped group and all (SIGTERM, then SIGKILL) on drop, so a failing or
