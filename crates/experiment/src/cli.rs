@@ -6,14 +6,16 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use experiment::{
-    Config, ListFormat, ListSetup, Load, LocalSetup, Order, RunSetup, Scenario, ServerSetup, Task,
+    Config, ListFormat, ListSetup, Load, LocalSetup, Order, RunSetup, Scenario, ServerSetup,
+    Target, Task,
 };
 
 /// Runs the CPython energy experiment unattended: a reproducible plan of (interpreter, run)
 /// pairs, MiniTwit restarted only when the interpreter changes, discarded warm-up runs, an idle
 /// baseline, every run recorded with otii-capture around the load and validated, failed runs
 /// re-queued once. Run the same command again after a crash or Ctrl-C: it continues with the
-/// runs not yet recorded ok, never duplicating one.
+/// runs not yet recorded ok, never duplicating one. With --target-ci, runs are added until the
+/// intervals are that narrow, by a rule decided once after the first stage.
 ///
 /// Exit status: 0 all runs ok, 1 failure (or runs that failed every attempt), 2 usage error,
 /// 130 interrupted.
@@ -130,6 +132,16 @@ struct RunArgs {
     /// How often a failed run is re-queued.
     #[arg(long, default_value_t = 1)]
     retries: u32,
+    /// Run until every pair's interval of the % difference of mean energy (the report's, at
+    /// its level) is at most ±PCT percentage points: --runs (at least 3) is a first stage, from
+    /// whose spread Stein's two-stage rule decides once how many runs per interpreter are
+    /// needed, then adds those rounds in the plan's order. Never decided by watching the
+    /// interval, so the report's intervals keep their level (docs/method.md).
+    #[arg(long, value_name = "PCT")]
+    target_ci: Option<f64>,
+    /// With --target-ci: runs per interpreter at most, first stage included.
+    #[arg(long, value_name = "N", default_value_t = 30, requires = "target_ci")]
+    max_runs: u32,
     /// Directory of the workspace binaries (default: this binary's directory).
     #[arg(long, value_name = "DIR")]
     bin_dir: Option<PathBuf>,
@@ -226,6 +238,30 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
     if a.order.runs == 0 {
         bail!("--runs must be at least 1");
     }
+    let target = match a.target_ci {
+        None => None,
+        Some(pct) => {
+            if !(pct.is_finite() && pct > 0.0) {
+                bail!("--target-ci {pct}: give a half-width above 0 (in %), e.g. 1.0");
+            }
+            if a.order.runs < 3 {
+                bail!(
+                    "--target-ci needs a first stage of at least 3 runs per interpreter: give --runs 3 or more"
+                );
+            }
+            if a.max_runs < a.order.runs {
+                bail!(
+                    "--max-runs {} is below --runs {}: the cap counts the first stage too",
+                    a.max_runs,
+                    a.order.runs
+                );
+            }
+            Some(Target {
+                ci_pct: pct,
+                max_runs: a.max_runs,
+            })
+        }
+    };
     let (server, labels) = if remote {
         let (Some(start), Some(stop), Some(url)) = (a.server_start, a.server_stop, a.server_url)
         else {
@@ -300,6 +336,7 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         otii: a.otii,
         rate_hz: a.rate,
         retries: a.retries,
+        target,
     };
     Ok(RunSetup { config, server })
 }

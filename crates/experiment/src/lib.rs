@@ -6,7 +6,9 @@
 //! warm-up runs that are discarded and an optional idle-baseline recording), resets MiniTwit's
 //! database, records the server's power with `otii-capture record` around the load, validates
 //! the run (request count and statuses), and files the run record, trace and request log under
-//! the interpreter's folder. A failed run is re-queued once. Interrupting and starting again
+//! the interpreter's folder. A failed run is re-queued once. With `--target-ci`, the planned runs
+//! are a first stage, after which Stein's two-stage rule decides once how many runs per
+//! interpreter the target needs and adds those rounds to the plan. Interrupting and starting again
 //! continues with what is missing; nothing partial ever enters the data. The conclusions are
 //! energy-stats' own (`energy-stats report --format headline`).
 //!
@@ -22,7 +24,10 @@
 //! - `interpreters.rs`: [`find`], [`Interpreter`]: the usable ones (too old ones skipped with
 //!   the reason), their unique labels (`3.11`, `3.11-debian`, `pypy3.9`), the user's choice.
 //! - `plan.rs`: [`Plan`], [`Order`]: the reproducible run order.
-//! - `runner.rs`: [`run`], [`Config`]: the loop, resume, re-queueing and progress.
+//! - `runner.rs`: [`run`], [`Config`]: the loop, resume, re-queueing and progress; with a
+//!   target, the second stage added once the first is complete.
+//! - `stopping.rs`: [`StoppingRule`], [`Target`]: `--target-ci`, Stein's two-stage rule: N
+//!   decided once from the first stage's spread at the report's level, capped by `--max-runs`.
 //! - `tools.rs`: [`Scenario`], [`Load`]: the command lines of otii-capture and minitwit-load,
 //!   and the run record read back.
 //! - `check.rs`: [`expected_statuses`]: whether a recorded run counts.
@@ -40,6 +45,7 @@ mod plan;
 mod runner;
 mod server;
 mod sim;
+mod stopping;
 mod store;
 mod tools;
 mod venv;
@@ -51,6 +57,7 @@ pub use interpreters::{find, Found, Interpreter, InterpreterError, MIN_PYTHON};
 pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
 pub use runner::{run, Config, Interrupted, Outcome};
 pub use server::{LocalServer, ProvisionedServer, Server};
+pub use stopping::{Decision, PairNeed, Spread, StoppingRule, Target, STEIN};
 pub use store::Store;
 pub use tools::{Load, Scenario};
 pub use venv::ensure_venv;

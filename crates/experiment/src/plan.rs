@@ -1,5 +1,6 @@
 //! The run plan: which interpreter runs when. Written to a file before the first run so an
-//! experiment is reproducible and can be resumed.
+//! experiment is reproducible and can be resumed; with `--target-ci`, the stopping rule and,
+//! once the first stage is complete, the rounds it added.
 
 use std::fmt;
 use std::path::Path;
@@ -9,6 +10,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+
+use crate::stopping::StoppingRule;
 
 /// The `schema` tag of a plan file of this version.
 pub const PLAN_SCHEMA: &str = "plan/1";
@@ -74,56 +77,76 @@ pub struct Plan {
     pub runs: u32,
     /// Interpreters, in the order given.
     pub labels: Vec<String>,
-    /// The runs, in the order they are to be made.
+    /// The runs, in the order they are to be made (with a stopping rule: the first stage, then
+    /// the rounds it decided).
     pub entries: Vec<PlanEntry>,
+    /// `run --target-ci`: Stein's two-stage rule, what it was asked and what it decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopping: Option<StoppingRule>,
+}
+
+/// Runs `first..=last` of every label in `order`; a shuffle draws from stream `stream` of the
+/// seed's generator.
+fn arrange(
+    labels: &[String],
+    first: u32,
+    last: u32,
+    order: Order,
+    seed: u64,
+    stream: u64,
+) -> Vec<(String, u32)> {
+    let mut pairs: Vec<(String, u32)> = Vec::new();
+    match order {
+        Order::Blocked | Order::Shuffled => {
+            for l in labels {
+                for r in first..=last {
+                    pairs.push((l.clone(), r));
+                }
+            }
+        }
+        Order::Interleaved => {
+            for r in first..=last {
+                for l in labels {
+                    pairs.push((l.clone(), r));
+                }
+            }
+        }
+    }
+    if order == Order::Shuffled {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        if stream != 0 {
+            rng.set_stream(stream);
+        }
+        pairs.shuffle(&mut rng);
+        // Run numbers follow the order each interpreter is actually measured in, so
+        // "run 1" is always the first measured run of its group.
+        let mut next = std::collections::HashMap::new();
+        for (l, r) in pairs.iter_mut() {
+            let n = next.entry(l.clone()).or_insert(first);
+            *r = *n;
+            *n += 1;
+        }
+    }
+    pairs
+}
+
+/// Plan entries of `pairs`, numbered from `first_seq`.
+fn number(pairs: Vec<(String, u32)>, first_seq: u32) -> Vec<PlanEntry> {
+    pairs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, run))| PlanEntry {
+            seq: first_seq + i as u32,
+            label,
+            run,
+        })
+        .collect()
 }
 
 impl Plan {
     /// Arranges `runs` runs of every label in `order`.
     pub fn new(labels: &[String], runs: u32, order: Order, seed: u64) -> Plan {
-        let mut pairs: Vec<(String, u32)> = Vec::new();
-        match order {
-            Order::Blocked => {
-                for l in labels {
-                    for r in 1..=runs {
-                        pairs.push((l.clone(), r));
-                    }
-                }
-            }
-            Order::Interleaved => {
-                for r in 1..=runs {
-                    for l in labels {
-                        pairs.push((l.clone(), r));
-                    }
-                }
-            }
-            Order::Shuffled => {
-                for l in labels {
-                    for r in 1..=runs {
-                        pairs.push((l.clone(), r));
-                    }
-                }
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                pairs.shuffle(&mut rng);
-                // Run numbers follow the order each interpreter is actually measured in, so
-                // "run 1" is always the first measured run of its group.
-                let mut next = std::collections::HashMap::new();
-                for (l, r) in pairs.iter_mut() {
-                    let n = next.entry(l.clone()).or_insert(0u32);
-                    *n += 1;
-                    *r = *n;
-                }
-            }
-        }
-        let entries = pairs
-            .into_iter()
-            .enumerate()
-            .map(|(i, (label, run))| PlanEntry {
-                seq: i as u32 + 1,
-                label,
-                run,
-            })
-            .collect();
+        let entries = number(arrange(labels, 1, runs, order, seed, 0), 1);
         Plan {
             schema: PLAN_SCHEMA.into(),
             order,
@@ -131,7 +154,44 @@ impl Plan {
             runs,
             labels: labels.to_vec(),
             entries,
+            stopping: None,
         }
+    }
+
+    /// The plan with a stopping rule: its runs are the first stage.
+    pub fn with_stopping(mut self, rule: Option<StoppingRule>) -> Plan {
+        self.stopping = rule;
+        self
+    }
+
+    /// Adds rounds up to `runs` runs per interpreter (one more run of every interpreter per
+    /// round), in the plan's order rule: blocked by interpreter, round-robin, or a seeded
+    /// permutation of the added runs (the seed's second stream, so the first stage's order is
+    /// unchanged). Returns the entries added.
+    pub fn add_rounds(&mut self, runs: u32) -> Vec<PlanEntry> {
+        let have = self
+            .labels
+            .iter()
+            .map(|l| {
+                self.entries
+                    .iter()
+                    .filter(|e| &e.label == l)
+                    .map(|e| e.run)
+                    .max()
+                    .unwrap_or(0)
+            })
+            .min()
+            .unwrap_or(0);
+        if runs <= have {
+            return Vec::new();
+        }
+        let next_seq = self.entries.len() as u32 + 1;
+        let added = number(
+            arrange(&self.labels, have + 1, runs, self.order, self.seed, 1),
+            next_seq,
+        );
+        self.entries.extend(added.iter().cloned());
+        added
     }
 
     /// Whether `other` was made from the same parameters (so resuming with it is safe).
@@ -140,6 +200,11 @@ impl Plan {
             && self.runs == other.runs
             && self.labels == other.labels
             && (self.order != Order::Shuffled || self.seed == other.seed)
+            && match (&self.stopping, &other.stopping) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same_parameters(b),
+                _ => false,
+            }
     }
 
     /// Reads a plan file.
@@ -243,6 +308,74 @@ mod tests {
         assert!(!a.same_parameters(&Plan::new(&labels(), 4, Order::Shuffled, 1)));
         assert!(!a.same_parameters(&Plan::new(&labels(), 3, Order::Shuffled, 2)));
         assert!(!a.same_parameters(&Plan::new(&labels(), 3, Order::Blocked, 1)));
+    }
+
+    #[test]
+    fn added_rounds_follow_the_order_rule_after_the_first_stage() {
+        let mut p = Plan::new(&labels(), 2, Order::Interleaved, 0);
+        let added = p.add_rounds(3);
+        assert_eq!(
+            order_of(&Plan {
+                entries: added.clone(),
+                ..p.clone()
+            }),
+            [("3.8", 3), ("3.12", 3), ("pypy3.9", 3)]
+        );
+        assert_eq!(added[0].seq, 7);
+        assert!(p.add_rounds(3).is_empty(), "nothing twice");
+
+        let mut b = Plan::new(&labels(), 2, Order::Blocked, 0);
+        let added: Vec<(String, u32)> = b
+            .add_rounds(4)
+            .into_iter()
+            .map(|e| (e.label, e.run))
+            .collect();
+        assert_eq!(added[..2], [("3.8".into(), 3), ("3.8".into(), 4)]);
+
+        let first = Plan::new(&labels(), 3, Order::Shuffled, 9);
+        let mut s = first.clone();
+        let added = s.add_rounds(6);
+        assert_eq!(
+            s.entries[..9],
+            first.entries[..],
+            "the first stage unchanged"
+        );
+        let mut again = first.clone();
+        assert_eq!(again.add_rounds(6), added, "reproducible");
+        for l in labels() {
+            let runs: Vec<u32> = added
+                .iter()
+                .filter(|e| e.label == l)
+                .map(|e| e.run)
+                .collect();
+            assert_eq!(runs, [4, 5, 6], "{l}");
+        }
+        let seqs: Vec<u32> = s.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=18).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_changed_stopping_rule_is_detected() {
+        use crate::stopping::Target;
+        let rule = |ci: f64| {
+            Some(StoppingRule::new(
+                Target {
+                    ci_pct: ci,
+                    max_runs: 20,
+                },
+                3,
+            ))
+        };
+        let a = Plan::new(&labels(), 3, Order::Blocked, 1).with_stopping(rule(1.0));
+        let mut decided = a.clone();
+        decided.add_rounds(5);
+        assert!(decided.same_parameters(&a), "added rounds are no change");
+        assert!(!a.same_parameters(&a.clone().with_stopping(rule(0.5))));
+        assert!(!a.same_parameters(&Plan::new(&labels(), 3, Order::Blocked, 1)));
+        let text = serde_json::to_string(&a).unwrap_or_default();
+        assert!(text.contains("\"target_ci_pct\":1.0"), "{text}");
+        let plain = serde_json::to_string(&Plan::new(&labels(), 3, Order::Blocked, 1));
+        assert!(!plain.unwrap_or_default().contains("stopping"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use records::{RunRecord, Status};
 use crate::check::validate;
 use crate::plan::{Order, Plan, PlanEntry};
 use crate::server::Server;
+use crate::stopping::{fmt_pct, StoppingRule, Target};
 use crate::store::Store;
 use crate::tools::{capture_command, load_command, parse_run_record, reset, Load, Scenario};
 
@@ -56,6 +57,9 @@ pub struct Config {
     pub rate_hz: u32,
     /// How often a failed run is re-queued.
     pub retries: u32,
+    /// `--target-ci`: run a second stage until every pair's interval is this narrow (Stein's
+    /// two-stage rule; `runs` is then the first stage). `None`: exactly `runs` runs.
+    pub target: Option<Target>,
 }
 
 /// What an experiment did.
@@ -77,17 +81,26 @@ pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Resu
     if cfg.otii.is_none() {
         bail!("no Otii address: give --otii ADDR, or run a local server to use otii-sim");
     }
-    let wanted = Plan::new(&cfg.labels, cfg.runs, cfg.order, cfg.seed);
-    let plan = if cfg.plan.exists() {
+    let wanted = Plan::new(&cfg.labels, cfg.runs, cfg.order, cfg.seed)
+        .with_stopping(cfg.target.map(|t| StoppingRule::new(t, cfg.runs)));
+    let mut plan = if cfg.plan.exists() {
         let existing = Plan::load(&cfg.plan)?;
         if !existing.same_parameters(&wanted) {
             bail!(
-                "{}: an experiment with other parameters is under way ({} × {} runs, {} order); \
+                "{}: an experiment with other parameters is under way ({} × {} runs, {} order{}); \
                  finish it with the same settings, or move it and its results away to start anew",
                 cfg.plan.display(),
                 existing.labels.join(","),
                 existing.runs,
-                existing.order
+                existing.order,
+                match &existing.stopping {
+                    Some(r) => format!(
+                        ", --target-ci {} --max-runs {}",
+                        fmt_pct(r.target_ci_pct),
+                        r.max_runs
+                    ),
+                    None => String::new(),
+                }
             );
         }
         eprintln!("experiment: resuming the plan in {}", cfg.plan.display());
@@ -130,59 +143,113 @@ pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Resu
     }
     let started = Instant::now();
     let mut attempts_made = 0u32;
-    while let Some((entry, attempt)) = queue.pop_front() {
-        check_interrupt(interrupt)?;
-        if server.ensure(&entry.label)? {
-            after_start(cfg, server, &store, &entry.label, interrupt)?;
-        }
-        check_interrupt(interrupt)?;
-        let t0 = Instant::now();
-        let result = record_run(cfg, server, &store, &entry, interrupt);
-        attempts_made += 1;
-        let done = outcome.resumed + outcome.recorded + usize::from(result.is_ok());
-        let remaining = outcome.planned.saturating_sub(done + outcome.failed.len());
-        let per_run = started.elapsed() / attempts_made;
-        let eta = per_run * remaining as u32;
-        match result {
-            Ok(rec) => {
-                outcome.recorded += 1;
-                eprintln!(
-                    "experiment: [{done}/{}] {} run {}: {:.2} s, {:.2} J ({:.3} W) ok — took {:.0} s, ETA {}",
-                    outcome.planned,
-                    rec.label,
-                    rec.run,
-                    rec.duration_s,
-                    rec.energy_j,
-                    rec.power_avg_w,
-                    t0.elapsed().as_secs_f64(),
-                    fmt_eta(eta)
-                );
+    loop {
+        while let Some((entry, attempt)) = queue.pop_front() {
+            check_interrupt(interrupt)?;
+            if server.ensure(&entry.label)? {
+                after_start(cfg, server, &store, &entry.label, interrupt)?;
             }
-            Err(RunError::Interrupted) => bail!(Interrupted),
-            Err(RunError::Failed(reason)) => {
-                if attempt <= cfg.retries {
+            check_interrupt(interrupt)?;
+            let t0 = Instant::now();
+            let result = record_run(cfg, server, &store, &entry, interrupt);
+            attempts_made += 1;
+            let done = outcome.resumed + outcome.recorded + usize::from(result.is_ok());
+            let remaining = outcome.planned.saturating_sub(done + outcome.failed.len());
+            let per_run = started.elapsed() / attempts_made;
+            let eta = per_run * remaining as u32;
+            match result {
+                Ok(rec) => {
+                    outcome.recorded += 1;
                     eprintln!(
-                        "experiment: {} run {} failed (attempt {attempt}): {reason}; re-queued",
-                        entry.label, entry.run
+                        "experiment: [{done}/{}] {} run {}: {:.2} s, {:.2} J ({:.3} W) ok — took {:.0} s, ETA {}",
+                        outcome.planned,
+                        rec.label,
+                        rec.run,
+                        rec.duration_s,
+                        rec.energy_j,
+                        rec.power_avg_w,
+                        t0.elapsed().as_secs_f64(),
+                        fmt_eta(eta)
                     );
-                    queue.push_back((entry, attempt + 1));
-                } else {
-                    eprintln!(
-                        "experiment: {} run {} failed (attempt {attempt}, giving up): {reason}",
-                        entry.label, entry.run
-                    );
-                    outcome
-                        .failed
-                        .push((entry.label.clone(), entry.run, reason));
+                }
+                Err(RunError::Interrupted) => bail!(Interrupted),
+                Err(RunError::Failed(reason)) => {
+                    if attempt <= cfg.retries {
+                        eprintln!(
+                            "experiment: {} run {} failed (attempt {attempt}): {reason}; re-queued",
+                            entry.label, entry.run
+                        );
+                        queue.push_back((entry, attempt + 1));
+                    } else {
+                        eprintln!(
+                            "experiment: {} run {} failed (attempt {attempt}, giving up): {reason}",
+                            entry.label, entry.run
+                        );
+                        outcome
+                            .failed
+                            .push((entry.label.clone(), entry.run, reason));
+                    }
                 }
             }
+            if !queue.is_empty() {
+                sleep_interruptibly(cfg.cooldown, interrupt)?;
+            }
         }
-        if !queue.is_empty() {
-            sleep_interruptibly(cfg.cooldown, interrupt)?;
+        // With a stopping rule: once the first stage is complete, decide N once and add its
+        // rounds; a resumed plan already holds them.
+        let added = second_stage(cfg, &mut plan, &store, &outcome)?;
+        if added.is_empty() {
+            break;
         }
+        outcome.planned += added.len();
+        queue.extend(added.into_iter().map(|e| (e, 1)));
+        sleep_interruptibly(cfg.cooldown, interrupt)?;
     }
     server.stop()?;
     Ok(outcome)
+}
+
+/// Stein's decision, once the first stage is complete and not yet decided: the rounds added to
+/// the plan (saved before any of them runs). Nothing when there is no rule, it was decided
+/// before, or a first-stage run is missing (it failed every attempt: the next start retries it
+/// and decides then).
+fn second_stage(
+    cfg: &Config,
+    plan: &mut Plan,
+    store: &Store,
+    outcome: &Outcome,
+) -> Result<Vec<PlanEntry>> {
+    let Some(rule) = plan.stopping.as_ref().filter(|r| r.decision.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let n0 = rule.first_stage_runs;
+    let mut first_stage = Vec::new();
+    for label in &plan.labels {
+        let energies: Option<Vec<f64>> = (1..=n0)
+            .map(|r| store.done(label, r).map(|rec| rec.energy_j))
+            .collect();
+        let Some(energies) = energies else {
+            eprintln!(
+                "experiment: first stage incomplete ({} run{} failed); run the same command again: \
+                 the number of runs for ±{} % is decided when every first-stage run is recorded",
+                outcome.failed.len(),
+                if outcome.failed.len() == 1 { "" } else { "s" },
+                fmt_pct(rule.target_ci_pct)
+            );
+            return Ok(Vec::new());
+        };
+        first_stage.push((label.clone(), energies));
+    }
+    let decision = rule.decide(&first_stage);
+    eprintln!("experiment: {}", decision.spread_line());
+    eprintln!("experiment: {}", decision.progress_line(rule));
+    let runs = decision.runs;
+    if let Some(r) = plan.stopping.as_mut() {
+        r.decision = Some(decision);
+    }
+    let added = plan.add_rounds(runs);
+    plan.save(&cfg.plan)?;
+    Ok(added)
 }
 
 /// Returned (inside `anyhow`) when the experiment stopped on SIGINT/SIGTERM.

@@ -39,24 +39,7 @@ fn pypy_venv() -> PathBuf {
 }
 
 fn experiment(e: &Env, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(testkit::bin("experiment"));
-    cmd.arg("run")
-        .arg("--plan")
-        .arg(e.dir.path().join("plan.json"))
-        .arg("--out")
-        .arg(e.dir.path().join("out"))
-        .arg("--work-dir")
-        .arg(e.dir.path().join("work"))
-        .arg("--seed-sql")
-        .arg(&e.seed)
-        .arg("--minitwit")
-        .arg(testkit::root().join("minitwit"))
-        .arg("--bin-dir")
-        .arg(testkit::bin_dir())
-        .args(["--cooldown", "0", "--rate", "1000"])
-        .args(extra)
-        .stdin(Stdio::null());
-    cmd
+    common::experiment(e.dir.path(), &e.seed, extra)
 }
 
 #[test]

@@ -4,8 +4,33 @@
 use std::fs;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use records::{read_jsonl, RunRecord};
+
+/// `experiment run` on the local setup in `dir` (plan, results, work folder there), serving the
+/// seed `seed`, with the workspace's MiniTwit and binaries, no cool-down and a 1 kHz meter;
+/// `extra` adds the interpreters and the rest.
+pub fn experiment(dir: &Path, seed: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(testkit::bin("experiment"));
+    cmd.arg("run")
+        .arg("--plan")
+        .arg(dir.join("plan.json"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--work-dir")
+        .arg(dir.join("work"))
+        .arg("--seed-sql")
+        .arg(seed)
+        .arg("--minitwit")
+        .arg(testkit::root().join("minitwit"))
+        .arg("--bin-dir")
+        .arg(testkit::bin_dir())
+        .args(["--cooldown", "0", "--rate", "1000"])
+        .args(extra)
+        .stdin(Stdio::null());
+    cmd
+}
 
 /// The run records of a group folder's `runs.jsonl`.
 pub fn runs(group: &Path) -> Vec<RunRecord> {
