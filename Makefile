@@ -216,18 +216,23 @@ INTERPRETERS ?= $(shell $(BIN)/experiment interpreters --format labels $(if $(QU
 ORDER    ?= shuffled
 SEED     ?= 1
 WARMUP   ?= 1
+# TARGET_CI=1.0: run until every pair's interval is at most ±1.0 % (RUNS is then the first
+# stage, at least 3; MAX_RUNS caps the runs per interpreter): docs/method.md, "Stopping rule".
+TARGET_CI ?=
 DEMO     := data/demo
 demo: RUNS ?= 3
 demo: COOLDOWN ?= 1
 demo: BASELINE ?= 3
 demo: RATE ?= 10000
+demo: MAX_RUNS ?= 20
 
 demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
 	@mkdir -p $(DEMO)
 	$(BIN)/experiment run --plan $(DEMO)/plan.json --out $(DEMO)/out --work-dir $(DEMO)/work \
 	  $(foreach p,$(INTERPRETERS),--python $(p)) --seed-sql $(SEED_SQL) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
-	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) --users 3
+	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) --users 3 \
+	  $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
 	@$(MAKE) demo-report
 
 demo-report:
@@ -275,6 +280,7 @@ experiment: RUNS ?= 10
 experiment: COOLDOWN ?= 30
 experiment: BASELINE ?= 30
 experiment: RATE ?= 10000
+experiment: MAX_RUNS ?= 30
 
 experiment: build $(SEED_SQL)
 	@test -f $(INVENTORY) || { echo "experiment: no inventory $(INVENTORY): copy data/testbed.example.toml to testbed.toml and edit it (docs/hardware.md)" >&2; exit 2; }
@@ -293,7 +299,8 @@ experiment: build $(SEED_SQL)
 	  --server-stop "$(PROVISION) server stop" \
 	  --server-url http://$$server:$$port --otii $$otii $$triggers --scenario $(SCENARIO) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
-	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE)
+	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) \
+	  $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
 	@$(MAKE) experiment-report
 
 experiment-report:
