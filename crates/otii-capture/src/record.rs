@@ -220,7 +220,7 @@ pub fn record<S: Read + Write>(
     )?;
     let project = client.active_project()?.ok_or(CaptureError::NoProject)?;
     let now = OffsetDateTime::now_utc();
-    client.start_recording(project)?;
+    start_recording(client, project, log)?;
     let outcome = run_command(&plan.command, plan.stdout_file.as_deref(), interrupt);
     let stopped = client.stop_recording(project);
     let mut failure = Failure::default();
@@ -294,6 +294,31 @@ pub fn record<S: Read + Write>(
         download: dl,
         fault,
     })
+}
+
+/// Starts the run's recording. A recording the meter refuses to start beside is one a crashed
+/// or killed capture left running (the Otii allows one at a time, and a recording belongs to the
+/// project, not to the connection that started it): it is stopped, said on `log`, and the start
+/// tried once more. When nothing was running (stopping is refused too), the first refusal is
+/// the error, as it was.
+fn start_recording<S: Read + Write>(
+    client: &mut Client<S>,
+    project: i64,
+    log: &mut dyn Write,
+) -> Result<(), ClientError> {
+    match client.start_recording(project) {
+        Err(refused @ ClientError::Server { .. }) => {
+            if client.stop_recording(project).is_err() {
+                return Err(refused);
+            }
+            let _ = writeln!(
+                log,
+                "otii-capture: a recording was already running on the meter (left by an interrupted capture?): stopped it, starting this run's ({refused})"
+            );
+            client.start_recording(project)
+        }
+        other => other,
+    }
 }
 
 /// Which recording to fetch.

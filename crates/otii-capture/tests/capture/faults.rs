@@ -231,3 +231,28 @@ fn a_full_disk_under_the_commands_output_stops_the_capture() {
     assert!(names(disk.path()).is_empty(), "{:?}", names(disk.path()));
     assert!(files(traces.path()).is_empty());
 }
+
+/// A crashed capture leaves its recording running on the meter; the next capture stops it
+/// (saying so) instead of failing with "a recording is already running".
+#[test]
+fn a_recording_left_running_by_a_crashed_capture_is_stopped_first() {
+    let h = sim(Config::default());
+    let mut stale =
+        otii_capture::connect(&h.addr().to_string(), std::time::Duration::from_secs(5)).unwrap();
+    stale.start_recording(1).unwrap();
+    drop(stale);
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["--otii", &h.addr().to_string(), "record", "--rate", "1000"])
+        .args(["--out", dir.path().to_str().unwrap(), "--", "sleep", "0.2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("a recording was already running on the meter")
+            && stderr.contains("stopped it"),
+        "{stderr}"
+    );
+    assert_eq!(parse_record(&out.stdout).status, Status::Ok);
+}
