@@ -65,7 +65,8 @@ pub struct Cli {
     /// Standard deviation of the power noise, W.
     #[arg(long, value_name = "W", default_value_t = 0.012)]
     noise_w: f64,
-    /// Inject a fault (repeatable): drop-after-chunks:N, error:CMD, stall:CMD:SECONDS, no-devices,
+    /// Inject a fault (repeatable): drop-after-chunks:N, drop-once-after-chunks:N (only the first
+    /// connection that gets there), error:CMD, stall:CMD:SECONDS, no-devices,
     /// progress (a progress message before every data answer, which a real Otii never sends).
     #[arg(long, value_name = "FAULT")]
     fault: Vec<Fault>,

@@ -9,6 +9,10 @@ pub enum Fault {
     /// Close the connection instead of answering its data request number `n + 1`
     /// (`drop-after-chunks:N`): a download that dies mid-way.
     DropAfterChunks(u64),
+    /// As `DropAfterChunks`, but only the first connection that gets that far is dropped
+    /// (`drop-once-after-chunks:N`): a meter that fails one download and then recovers, for
+    /// testing callers that repeat the run.
+    DropOnceAfterChunks(u64),
     /// Answer every request for this command with a `Command failure` error (`error:CMD`).
     ErrorOn(String),
     /// Wait this long before answering this command (`stall:CMD:SECONDS`).
@@ -24,7 +28,7 @@ pub enum Fault {
 /// A `--fault` value that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "bad fault {0:?}: expected drop-after-chunks:N, error:CMD, stall:CMD:SECONDS, no-devices or progress"
+    "bad fault {0:?}: expected drop-after-chunks:N, drop-once-after-chunks:N, error:CMD, stall:CMD:SECONDS, no-devices or progress"
 )]
 pub struct BadFault(pub String);
 
@@ -36,6 +40,9 @@ impl FromStr for Fault {
         let parts: Vec<&str> = s.split(':').collect();
         match parts.as_slice() {
             ["drop-after-chunks", n] => n.parse().map(Fault::DropAfterChunks).map_err(|_| bad()),
+            ["drop-once-after-chunks", n] => {
+                n.parse().map(Fault::DropOnceAfterChunks).map_err(|_| bad())
+            }
             ["error", cmd] if !cmd.is_empty() => Ok(Fault::ErrorOn((*cmd).to_owned())),
             ["stall", cmd, secs] if !cmd.is_empty() => {
                 let secs: f64 = secs.parse().map_err(|_| bad())?;
@@ -56,6 +63,10 @@ mod tests {
     #[test]
     fn faults_parse() {
         assert_eq!("drop-after-chunks:3".parse(), Ok(Fault::DropAfterChunks(3)));
+        assert_eq!(
+            "drop-once-after-chunks:1".parse(),
+            Ok(Fault::DropOnceAfterChunks(1))
+        );
         assert_eq!(
             "error:project_start_recording".parse(),
             Ok(Fault::ErrorOn("project_start_recording".into()))

@@ -37,6 +37,8 @@ struct Shared {
     cfg: Config,
     sim: Mutex<Sim>,
     stop: AtomicBool,
+    /// Whether `drop-once-after-chunks` has dropped its one connection.
+    dropped_once: AtomicBool,
 }
 
 impl Shared {
@@ -70,6 +72,7 @@ impl Server {
                 cfg,
                 sim: Mutex::new(sim),
                 stop: AtomicBool::new(false),
+                dropped_once: AtomicBool::new(false),
             }),
         })
     }

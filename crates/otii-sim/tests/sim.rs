@@ -299,6 +299,33 @@ fn drop_after_chunks_fault_closes_mid_download() {
 }
 
 #[test]
+fn drop_once_after_chunks_closes_only_the_first_connection() {
+    let h = spawn(Config {
+        preload_s: Some(2.0),
+        faults: vec![Fault::DropOnceAfterChunks(1)],
+        ..Config::default()
+    });
+    let mut args = rec_args(1, "mc");
+    args["count"] = json!(100);
+    args["index"] = json!(0);
+    let request = |args: &serde_json::Value| {
+        json!({"type": "request", "cmd": "recording_get_channel_data",
+               "trans_id": "x", "data": args})
+        .to_string()
+    };
+    let (mut c, _) = Raw::connect(&h);
+    ok(&c.call("recording_get_channel_data", args.clone()));
+    c.send_line(&request(&args));
+    assert!(c.read().is_none(), "the first connection is dropped");
+    // The meter is back: the next connection downloads whole.
+    let (mut c, _) = Raw::connect(&h);
+    for i in 0..3 {
+        args["index"] = json!(i * 100);
+        ok(&c.call("recording_get_channel_data", args.clone()));
+    }
+}
+
+#[test]
 fn error_and_no_devices_faults() {
     let h = spawn(Config {
         faults: vec![

@@ -8,6 +8,7 @@
 
 use std::io::{self, BufReader, BufWriter};
 use std::net::TcpStream;
+use std::sync::atomic::Ordering;
 use std::thread;
 
 use otii_protocol::{
@@ -103,10 +104,14 @@ pub(super) fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             )?,
             Ok(Reply::Data(job)) => {
                 let drop_after = shared.cfg.faults.iter().find_map(|f| match f {
-                    Fault::DropAfterChunks(n) => Some(*n),
+                    Fault::DropAfterChunks(n) => Some((*n, false)),
+                    Fault::DropOnceAfterChunks(n) => Some((*n, true)),
                     _ => None,
                 });
-                if drop_after.is_some_and(|n| data_chunks >= n) {
+                let drop = drop_after.is_some_and(|(n, once)| {
+                    data_chunks >= n && !(once && shared.dropped_once.swap(true, Ordering::SeqCst))
+                });
+                if drop {
                     eprintln!(
                         "otii-sim: fault drop-after-chunks: closing the connection at data request {}",
                         data_chunks + 1
