@@ -40,9 +40,11 @@ export CPE_WHEELHOUSE := $(PROVISION_WHEELHOUSE)
 # liblzma through pkg-config.
 # The pi-provision tests build a testbed of network namespaces with a real OpenSSH sshd in each
 # (openssh-server, iproute2; root); ssh2 builds against the system OpenSSL.
-# The PNG figures need a TrueType font (fonts-dejavu-core).
+# The PNG figures need a TrueType font (fonts-dejavu-core); the test of report.html opens it in
+# headless Chromium (chromium).
 APT_PACKAGES := python3-venv xz-utils ca-certificates procps pypy3 liblzma-dev pkg-config \
-                openssh-server openssh-client iproute2 shellcheck libssl-dev fonts-dejavu-core
+                openssh-server openssh-client iproute2 shellcheck libssl-dev fonts-dejavu-core \
+                chromium
 PYTEST_PATHS := minitwit/tests
 TEST_EXTRA   := minitwit-test-pypy shellcheck-provision
 BENCHES      := bench-load bench-capture bench-stats
@@ -239,13 +241,17 @@ demo-report:
 	@$(MAKE) --no-print-directory report REPORT_IN=$(DEMO)/out REPORT_DEST=$(DEMO) REPORT_FOR=demo
 
 # One report recipe for the demo and the experiment: the group folders under REPORT_IN/ give
-# report.json, table.tex, report.md (with links to the figures) and figures/ in REPORT_DEST/.
+# report.json, table.tex (the describe table), study.tex (the study's table beside this
+# machine's), report.md (with links to the figures), report.html (one self-contained page, every
+# figure inline) and figures/ in REPORT_DEST/.
 # energy-stats -o writes each file atomically; report.md is assembled under a dot-name first.
 report:
 	@test -n "$(REPORT_IN)" && test -n "$(REPORT_DEST)" || { echo "report: give REPORT_IN=DIR (holding the group folders) and REPORT_DEST=DIR" >&2; exit 2; }
 	@mkdir -p $(REPORT_DEST)/figures
 	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format json -o $(REPORT_DEST)/report.json
 	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format latex -o $(REPORT_DEST)/table.tex
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format latex --variable study -o $(REPORT_DEST)/study.tex
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format html -o $(REPORT_DEST)/report.html
 	$(BIN)/energy-stats plot $(REPORT_IN)/*/ --out $(REPORT_DEST)/figures --format svg
 	$(BIN)/energy-stats plot $(REPORT_IN)/*/ --out $(REPORT_DEST)/figures --format png
 	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format markdown -o $(REPORT_DEST)/.report-body.md
@@ -253,8 +259,9 @@ report:
 	   for f in $(REPORT_DEST)/figures/*.svg; do n=$$(basename $$f .svg); printf -- '- [%s](figures/%s.svg) ([PNG](figures/%s.png))\n' $$n $$n $$n; done; \
 	 } > $(REPORT_DEST)/.report.md.tmp && mv $(REPORT_DEST)/.report.md.tmp $(REPORT_DEST)/report.md && rm -f $(REPORT_DEST)/.report-body.md
 	@echo >&2
-	@echo "$(REPORT_FOR): report in $(REPORT_DEST)/report.md (LaTeX table $(REPORT_DEST)/table.tex, figures in $(REPORT_DEST)/figures/)" >&2
 	@$(BIN)/energy-stats report $(REPORT_IN)/*/ --format headline >&2
+	@echo "$(REPORT_FOR): report in $(REPORT_DEST)/report.md (LaTeX $(REPORT_DEST)/table.tex and study.tex, figures in $(REPORT_DEST)/figures/)" >&2
+	@echo "$(REPORT_FOR): open $(REPORT_DEST)/report.html in a browser: the whole report on one page, figures included" >&2
 
 clean-demo:
 	rm -rf $(DEMO)
