@@ -14,6 +14,8 @@
 //!   temporary database, killed (its whole process group) when dropped; started by
 //!   [`procs::MiniTwitLaunch`], the launcher the tools use.
 //! - [`http_get`]: one plain HTTP/1.1 `GET` without redirects, for quick assertions.
+//! - [`SmallDisk`]: a small tmpfs to fill, for full-disk tests (needs root; skipped with a
+//!   `SKIPPED:` line otherwise).
 //! - [`Testbed`]: a LAN of network namespaces with a real sshd per host and a controller
 //!   namespace to run the tools in, torn down on drop (needs root).
 //!
@@ -27,13 +29,16 @@
 //! - `env.rs`: the `CPE_*` variables, [`free_port`] and [`seed_sql`].
 //! - `minitwit.rs`: [`MiniTwit`] and its builder, over [`procs::MiniTwit`].
 //! - `http.rs`: [`http_get`].
+//! - `disk.rs`: [`SmallDisk`].
 //! - `netns.rs`: [`Testbed`], [`Host`].
 
+mod disk;
 mod env;
 mod http;
 mod minitwit;
 pub mod netns;
 
+pub use disk::SmallDisk;
 pub use env::{bin, bin_dir, free_port, root, seed_sql, venv};
 pub use http::http_get;
 pub use minitwit::{MiniTwit, MiniTwitBuilder};

@@ -2,10 +2,11 @@
 //! 1 for the run's own failure), and a full disk stopping a capture with nothing half-written.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Command as StdCommand;
 
 use otii_sim::{Config, Fault};
 use records::Status;
+use testkit::SmallDisk;
 
 use super::{bin, files, parse_record, preloaded, sim};
 
@@ -99,55 +100,7 @@ fn a_load_command_exiting_75_is_the_server_away_and_other_exits_are_the_runs() {
     assert_eq!(parse_record(&failed.stdout).status, Status::Failed);
 }
 
-/// A tmpfs of 64 KiB mounted on a fresh temporary directory, unmounted on drop (also when a
-/// test fails); `None` with the reason printed where mounting is not possible.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount() -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().unwrap();
-        let out = StdCommand::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-            .arg(dir.path())
-            .stderr(Stdio::piped())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(SmallDisk { dir }),
-            Ok(o) => {
-                eprintln!(
-                    "SKIPPED: cannot mount a small tmpfs here ({}): {}",
-                    o.status,
-                    String::from_utf8_lossy(&o.stderr).trim()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("SKIPPED: cannot run mount: {e}");
-                None
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Fills the disk to the last byte.
-    fn fill(&self) {
-        let mut f = std::fs::File::create(self.path().join("ballast")).unwrap();
-        let block = vec![7u8; 4096];
-        while std::io::Write::write_all(&mut f, &block).is_ok() {}
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = StdCommand::new("umount").arg(self.dir.path()).status();
-    }
-}
-
+/// The files in `dir` but the ballast that fills a [`SmallDisk`].
 fn names(dir: &Path) -> Vec<String> {
     let mut v = files(dir);
     v.retain(|n| n != "ballast");
@@ -156,7 +109,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_full_disk_while_streaming_the_trace_stops_with_no_record_and_no_file() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = SmallDisk::mount("64k") else {
         return;
     };
     let h = preloaded(3.0, 10_000, vec![]);
@@ -178,7 +131,7 @@ fn a_full_disk_while_streaming_the_trace_stops_with_no_record_and_no_file() {
 
 #[test]
 fn a_full_disk_under_the_run_record_removes_the_trace() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = SmallDisk::mount("64k") else {
         return;
     };
     disk.fill();
@@ -205,7 +158,7 @@ fn a_full_disk_under_the_run_record_removes_the_trace() {
 
 #[test]
 fn a_full_disk_under_the_commands_output_stops_the_capture() {
-    let Some(disk) = SmallDisk::mount() else {
+    let Some(disk) = SmallDisk::mount("64k") else {
         return;
     };
     let h = sim(Config::default());
