@@ -221,6 +221,9 @@ WARMUP   ?= 1
 # TARGET_CI=1.0: run until every pair's interval is at most ±1.0 % (RUNS is then the first
 # stage, at least 3; MAX_RUNS caps the runs per interpreter): docs/method.md, "Stopping rule".
 TARGET_CI ?=
+# How long the experiment waits for the meter or the server when it is away (the run is then
+# repeated, not failed), e.g. 90s, 30m, 2h; past it, it stops and says how to continue.
+PATIENCE ?= 30m
 DEMO     := data/demo
 demo: RUNS ?= 3
 demo: COOLDOWN ?= 1
@@ -234,7 +237,7 @@ demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
 	  $(foreach p,$(INTERPRETERS),--python $(p)) --seed-sql $(SEED_SQL) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
 	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) --users 3 \
-	  $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
+	  --patience $(PATIENCE) $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
 	@$(MAKE) demo-report
 
 demo-report:
@@ -307,7 +310,7 @@ experiment: build $(SEED_SQL)
 	  --server-url http://$$server:$$port --otii $$otii $$triggers --scenario $(SCENARIO) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
 	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) \
-	  $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
+	  --patience $(PATIENCE) $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
 	@$(MAKE) experiment-report
 
 experiment-report:

@@ -1,18 +1,18 @@
 //! What the `experiment` command does, from a validated [`Task`]: print a plan, list the local
-//! interpreters, or run the experiment (interpreter venvs, the server, the meter, then
-//! [`crate::run`]).
+//! interpreters, run the experiment (interpreter venvs, the server, the meter, then
+//! [`crate::run`]), or show a plan's morning summary.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use procs::{Exit, Interrupt, OwnedChild};
+use procs::{Exit, Interrupt};
 
 use crate::discover::Places;
 use crate::interpreters::{find, table, Found, Interpreter};
 use crate::runner::{run, Config};
 use crate::server::{LocalServer, ProvisionedServer, Server};
-use crate::sim::start_sim;
+use crate::sim::Meter;
 use crate::venv::ensure_venv;
 use crate::{Order, Plan};
 
@@ -34,6 +34,15 @@ pub enum Task {
     Interpreters(ListSetup),
     /// Run or resume the experiment.
     Run(Box<RunSetup>),
+    /// The morning summary of a plan's results as they stand.
+    Status {
+        /// The plan file.
+        plan: PathBuf,
+        /// The output directory (default: the summary file's, else the plan's folder).
+        out: Option<PathBuf>,
+        /// JSON on stdout instead of the text.
+        json: bool,
+    },
 }
 
 /// What `experiment interpreters` prints and does.
@@ -121,6 +130,18 @@ pub fn execute(task: Task, interrupt: &Interrupt) -> Result<Exit> {
         }
         Task::Interpreters(setup) => list_interpreters(&setup),
         Task::Run(setup) => run_experiment(*setup, interrupt),
+        Task::Status { plan, out, json } => {
+            let summary = crate::summary::status(&plan, out.as_deref())?;
+            let text = if json {
+                serde_json::to_string_pretty(&summary)? + "\n"
+            } else {
+                summary.text()
+            };
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            Ok(Exit::Success)
+        }
     }
 }
 
@@ -193,7 +214,7 @@ fn json_lines(found: &Found) -> Result<String> {
 fn run_experiment(setup: RunSetup, interrupt: &Interrupt) -> Result<Exit> {
     let RunSetup { mut config, server } = setup;
     // Declared before the server, so the meter outlives MiniTwit and is stopped last.
-    let mut _sim: Option<OwnedChild> = None;
+    let mut meter: Option<Meter> = config.otii.clone().map(Meter::remote);
     let mut server: Box<dyn Server> = match server {
         ServerSetup::Remote { start, stop, url } => {
             Box::new(ProvisionedServer::new(start, stop, url)?)
@@ -219,21 +240,22 @@ fn run_experiment(setup: RunSetup, interrupt: &Interrupt) -> Result<Exit> {
                 Some(pid_file.clone()),
                 interrupt,
             )?;
-            if config.otii.is_none() {
-                let (child, addr) = start_sim(
+            if meter.is_none() {
+                meter = Some(Meter::local(
                     &config.bin_dir,
                     &local.work_dir,
                     &pid_file,
                     config.rate_hz,
                     interrupt,
-                )?;
-                _sim = Some(child);
-                config.otii = Some(addr);
+                )?);
             }
             Box::new(server)
         }
     };
-    let result = run(&config, server.as_mut(), interrupt);
+    let Some(meter) = meter.as_mut() else {
+        anyhow::bail!("no Otii address: give --otii ADDR, or run a local server to use otii-sim");
+    };
+    let result = run(&config, server.as_mut(), meter, interrupt);
     let _ = server.stop();
     let outcome = result?;
     eprintln!(
@@ -245,6 +267,19 @@ fn run_experiment(setup: RunSetup, interrupt: &Interrupt) -> Result<Exit> {
     );
     for (l, r, why) in &outcome.failed {
         eprintln!("experiment: {l} run {r} failed: {why}");
+    }
+    if let Some(summary) = &outcome.summary {
+        for line in summary.text().lines() {
+            eprintln!("experiment: {line}");
+        }
+        eprintln!(
+            "experiment: summary written to {}",
+            crate::summary::summary_path(&config.plan).display()
+        );
+    }
+    if let Some(paragraph) = &outcome.stopped {
+        eprintln!("experiment: {paragraph}");
+        return Ok(Exit::from_ok(false, interrupt));
     }
     Ok(Exit::from_ok(outcome.failed.is_empty(), interrupt))
 }

@@ -17,8 +17,12 @@ use experiment::{
 /// runs not yet recorded ok, never duplicating one. With --target-ci, runs are added until the
 /// intervals are that narrow, by a rule decided once after the first stage.
 ///
-/// Exit status: 0 all runs ok, 1 failure (or runs that failed every attempt), 2 usage error,
-/// 130 interrupted.
+/// The meter, the server or the network going away is not a run's failure: the experiment
+/// waits (--patience), restarts what it owns and repeats the run. Past its patience it stops
+/// with a paragraph saying what was away and the command that continues.
+///
+/// Exit status: 0 all runs ok, 1 failure (runs that failed every attempt, or something away
+/// past --patience), 2 usage error, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "experiment", version)]
 pub struct Cli {
@@ -40,6 +44,21 @@ enum Cmd {
     Interpreters(ListArgs),
     /// Run (or resume) the experiment.
     Run(Box<RunArgs>),
+    /// The morning summary of a plan: the runs recorded, the infrastructure faults met (when,
+    /// how long, the cause), the runs repeated because of them and the time lost.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The plan file of the experiment (its summary is `<plan>.summary.json` beside it).
+    plan: PathBuf,
+    /// The output directory (default: the one the summary names, else the plan's folder).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the summary as JSON (the summary file's format) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// What makes a plan besides the interpreters: shared by `plan` and `run`.
@@ -132,6 +151,15 @@ struct RunArgs {
     /// How often a failed run is re-queued.
     #[arg(long, default_value_t = 1)]
     retries: u32,
+    /// How long to wait for the meter or the server when it is away (an infrastructure fault:
+    /// the run is repeated, never counted as failed), from when it went away: SECONDS, or with
+    /// a unit: 90s, 30m, 2h. Past it the experiment stops (exit 1) and says how to continue.
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    patience: String,
+    /// The longest wait between two tries while waiting (SECONDS or 30s, 1m); the waits
+    /// double from 1 s up to it.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    max_backoff: String,
     /// Run until every pair's interval of the % difference of mean energy (the report's, at
     /// its level) is at most ±PCT percentage points: --runs (at least 3) is a first stage, from
     /// whose spread Stein's two-stage rule decides once how many runs per interpreter are
@@ -208,6 +236,11 @@ impl TryFrom<Cli> for Task {
                 install: a.install.then_some((a.venv_dir, a.minitwit)),
             }),
             Cmd::Run(a) => Task::Run(Box::new(run_setup(*a)?)),
+            Cmd::Status(a) => Task::Status {
+                plan: a.plan,
+                out: a.out,
+                json: a.json,
+            },
         })
     }
 }
@@ -217,6 +250,44 @@ fn parse_interpreter(s: &str) -> Result<(String, PathBuf)> {
         Some((l, v)) if !l.is_empty() && !v.is_empty() => Ok((l.to_owned(), PathBuf::from(v))),
         _ => bail!("--interpreter {s:?}: expected LABEL=VENV, e.g. 3.11=.venv-minitwit/3.11"),
     }
+}
+
+/// `90`, `90s`, `30m`, `2h` → a duration; anything else is a usage error naming `flag`.
+fn duration(flag: &str, s: &str) -> Result<Duration> {
+    let t = s.trim();
+    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t, "s"),
+    };
+    let scale = match unit {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v >= 0.0 && scale.is_finite() && (v * scale).is_finite() => {
+            Ok(Duration::from_secs_f64(v * scale))
+        }
+        _ => bail!("{flag} {s:?}: give a duration such as 90, 90s, 30m or 2h"),
+    }
+}
+
+/// This invocation's command line, quoted for a shell: what continues the experiment.
+fn this_command() -> String {
+    std::env::args()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -336,6 +407,9 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         otii: a.otii,
         rate_hz: a.rate,
         retries: a.retries,
+        patience: duration("--patience", &a.patience)?,
+        max_backoff: duration("--max-backoff", &a.max_backoff)?.max(Duration::from_millis(100)),
+        resume_command: Some(this_command()),
         target,
     };
     Ok(RunSetup { config, server })
@@ -349,5 +423,28 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(
+            duration("--patience", "90").ok(),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            duration("--patience", "30m").ok(),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            duration("--patience", "2h").ok(),
+            Some(Duration::from_secs(7200))
+        );
+        assert_eq!(
+            duration("--patience", "0.5s").ok(),
+            Some(Duration::from_millis(500))
+        );
+        assert!(duration("--patience", "soon").is_err());
+        assert!(duration("--patience", "-3").is_err());
+        assert!(duration("--patience", "3d").is_err());
     }
 }

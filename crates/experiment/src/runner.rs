@@ -6,16 +6,19 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use procs::{run_foreground, Interrupt};
-use records::{RunRecord, Status};
+use anyhow::{bail, Result};
+use procs::Interrupt;
+use time::OffsetDateTime;
 
-use crate::check::validate;
+use crate::attempt::{after_start, ensure_server, record_run, Infra, RunError};
 use crate::plan::{Order, Plan, PlanEntry};
+use crate::ride::{ride_out, Ridden};
 use crate::server::Server;
+use crate::sim::Meter;
 use crate::stopping::{fmt_pct, StoppingRule, Target};
 use crate::store::Store;
-use crate::tools::{capture_command, load_command, parse_run_record, reset, Load, Scenario};
+use crate::summary::{clock, fmt_duration, rfc3339, summary_path, FaultRecord, Summary};
+use crate::tools::{Load, Scenario};
 
 /// Everything one experiment needs.
 #[derive(Debug, Clone)]
@@ -57,6 +60,13 @@ pub struct Config {
     pub rate_hz: u32,
     /// How often a failed run is re-queued.
     pub retries: u32,
+    /// How long an infrastructure fault (the meter or the server away) is waited out, from
+    /// when it was met, before the experiment stops (`--patience`).
+    pub patience: Duration,
+    /// The longest wait between two tries while waiting (`--max-backoff`).
+    pub max_backoff: Duration,
+    /// The command that continues the experiment, quoted in the paragraph past patience.
+    pub resume_command: Option<String>,
     /// `--target-ci`: run a second stage until every pair's interval is this narrow (Stein's
     /// two-stage rule; `runs` is then the first stage). `None`: exactly `runs` runs.
     pub target: Option<Target>,
@@ -73,14 +83,30 @@ pub struct Outcome {
     pub recorded: usize,
     /// Runs that failed every attempt: label, run, last reason.
     pub failed: Vec<(String, u32, String)>,
+    /// The infrastructure faults met by this invocation.
+    pub faults: Vec<FaultRecord>,
+    /// Set when the experiment stopped past `--patience`: the paragraph that says so.
+    pub stopped: Option<String>,
+    /// The morning summary (also written beside the plan).
+    pub summary: Option<Summary>,
 }
 
 /// Runs (or resumes) the experiment on `server`; stops cleanly, with an [`Interrupted`] error,
 /// once `interrupt` is set.
-pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Result<Outcome> {
-    if cfg.otii.is_none() {
-        bail!("no Otii address: give --otii ADDR, or run a local server to use otii-sim");
-    }
+///
+/// An infrastructure fault (the meter or the server away) is waited out with back-off up to
+/// `cfg.patience`, the server restarted under the run's interpreter, the local `otii-sim` of
+/// `meter` started again if it died, and the run repeated from its start; it never counts as
+/// the run's failure. Past its patience the experiment stops with [`Outcome::stopped`] set.
+pub fn run(
+    cfg: &Config,
+    server: &mut dyn Server,
+    meter: &mut Meter,
+    interrupt: &Interrupt,
+) -> Result<Outcome> {
+    let mut cfg = cfg.clone();
+    cfg.otii = Some(meter.addr().to_owned());
+    let cfg = &mut cfg;
     let wanted = Plan::new(&cfg.labels, cfg.runs, cfg.order, cfg.seed)
         .with_stopping(cfg.target.map(|t| StoppingRule::new(t, cfg.runs)));
     let mut plan = if cfg.plan.exists() {
@@ -143,15 +169,22 @@ pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Resu
     }
     let started = Instant::now();
     let mut attempts_made = 0u32;
-    loop {
+    let mut need_after_start = false;
+    'plan: loop {
         while let Some((entry, attempt)) = queue.pop_front() {
-            check_interrupt(interrupt)?;
-            if server.ensure(&entry.label)? {
-                after_start(cfg, server, &store, &entry.label, interrupt)?;
+            if interrupt.is_set() {
+                return interrupted(cfg, &plan, &store, &outcome);
             }
-            check_interrupt(interrupt)?;
             let t0 = Instant::now();
-            let result = record_run(cfg, server, &store, &entry, interrupt);
+            let t0_wall = OffsetDateTime::now_utc();
+            let result = attempt_run(
+                cfg,
+                server,
+                &store,
+                &entry,
+                &mut need_after_start,
+                interrupt,
+            );
             attempts_made += 1;
             let done = outcome.resumed + outcome.recorded + usize::from(result.is_ok());
             let remaining = outcome.planned.saturating_sub(done + outcome.failed.len());
@@ -172,7 +205,11 @@ pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Resu
                         fmt_eta(eta)
                     );
                 }
-                Err(RunError::Interrupted) => bail!(Interrupted),
+                Err(RunError::Interrupted) => return interrupted(cfg, &plan, &store, &outcome),
+                Err(RunError::Fatal(e)) => {
+                    let _ = save_summary(cfg, &plan, &store, &outcome, false);
+                    return Err(e);
+                }
                 Err(RunError::Failed(reason)) => {
                     if attempt <= cfg.retries {
                         eprintln!(
@@ -190,6 +227,68 @@ pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Resu
                             .push((entry.label.clone(), entry.run, reason));
                     }
                 }
+                Err(RunError::Away(fault)) => {
+                    let since = rfc3339(OffsetDateTime::now_utc());
+                    eprintln!(
+                        "experiment: {} run {} not measured, {} is away (an infrastructure fault: the run will be repeated, it is not its failure): {}",
+                        entry.label,
+                        entry.run,
+                        fault.what(),
+                        fault.cause
+                    );
+                    let ridden = ride_out(
+                        cfg,
+                        server,
+                        meter,
+                        &entry.label,
+                        &fault,
+                        (Instant::now(), &clock(&since)),
+                        interrupt,
+                    );
+                    let ridden = match ridden {
+                        Ok(r) => r,
+                        Err(e) if e.is::<Interrupted>() => {
+                            outcome
+                                .faults
+                                .push(fault_record(&fault, &since, None, t0_wall, None));
+                            return interrupted(cfg, &plan, &store, &outcome);
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    cfg.otii = Some(meter.addr().to_owned());
+                    let run_name = format!("{} run {}", entry.label, entry.run);
+                    match ridden {
+                        Ridden::Back { restarted } => {
+                            need_after_start |= restarted;
+                            let until = rfc3339(OffsetDateTime::now_utc());
+                            outcome.faults.push(fault_record(
+                                &fault,
+                                &since,
+                                Some(until),
+                                t0_wall,
+                                Some(run_name),
+                            ));
+                            // Repeated from its start, with the same attempt count.
+                            queue.push_front((entry, attempt));
+                            continue;
+                        }
+                        Ridden::PastPatience(cause) => {
+                            let mut rec = fault_record(&fault, &since, None, t0_wall, None);
+                            rec.cause = fault.cause.clone();
+                            outcome.faults.push(rec);
+                            let recorded = outcome.resumed + outcome.recorded;
+                            outcome.stopped = Some(past_patience(
+                                cfg,
+                                &fault,
+                                &since,
+                                &cause,
+                                recorded,
+                                outcome.planned,
+                            ));
+                            break 'plan;
+                        }
+                    }
+                }
             }
             if !queue.is_empty() {
                 sleep_interruptibly(cfg.cooldown, interrupt)?;
@@ -205,8 +304,129 @@ pub fn run(cfg: &Config, server: &mut dyn Server, interrupt: &Interrupt) -> Resu
         queue.extend(added.into_iter().map(|e| (e, 1)));
         sleep_interruptibly(cfg.cooldown, interrupt)?;
     }
-    server.stop()?;
+    // The server may be away itself: stopping it then is best effort.
+    if let Err(e) = server.stop() {
+        if outcome.stopped.is_none() {
+            return Err(e);
+        }
+    }
+    outcome.summary = save_summary(cfg, &plan, &store, &outcome, true);
     Ok(outcome)
+}
+
+/// One attempt: the server running the run's interpreter (warm-up and baseline after a start,
+/// or after a start that a fault interrupted), then the run.
+fn attempt_run(
+    cfg: &Config,
+    server: &mut dyn Server,
+    store: &Store,
+    entry: &PlanEntry,
+    need_after_start: &mut bool,
+    interrupt: &Interrupt,
+) -> std::result::Result<records::RunRecord, RunError> {
+    if ensure_server(server, &entry.label, interrupt)? {
+        *need_after_start = true;
+    }
+    if *need_after_start {
+        after_start(cfg, server, store, &entry.label, interrupt)?;
+        *need_after_start = false;
+    }
+    if interrupt.is_set() {
+        return Err(RunError::Interrupted);
+    }
+    record_run(cfg, server, store, entry, interrupt)
+}
+
+fn fault_record(
+    fault: &Infra,
+    since: &str,
+    until: Option<String>,
+    attempt_started: OffsetDateTime,
+    repeated: Option<String>,
+) -> FaultRecord {
+    let now = OffsetDateTime::now_utc();
+    let since_t =
+        time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+            .unwrap_or(now);
+    FaultRecord {
+        away: fault.away,
+        target: fault.target.clone(),
+        cause: fault.cause.clone(),
+        since: since.to_owned(),
+        recovered: until.is_some(),
+        until,
+        duration_s: (now - since_t).as_seconds_f64().max(0.0),
+        lost_s: (now - attempt_started).as_seconds_f64().max(0.0),
+        repeated: repeated.into_iter().collect(),
+    }
+}
+
+/// The paragraph of an experiment stopped past its patience.
+fn past_patience(
+    cfg: &Config,
+    fault: &Infra,
+    since: &str,
+    cause: &str,
+    recorded: usize,
+    planned: usize,
+) -> String {
+    let command = cfg
+        .resume_command
+        .clone()
+        .unwrap_or_else(|| "the same command".into());
+    format!(
+        "stopped: {what} has been unreachable since {since} (more than --patience {patience}); \
+         the last try said: {cause}. {recorded} of {planned} runs are recorded; none was marked \
+         failed for this fault (the interrupted attempt is kept under failed/ for diagnosis, \
+         never analysed). When {what} is back, continue with: {command}",
+        what = fault.what(),
+        since = clock(since),
+        patience = fmt_duration(cfg.patience),
+    )
+}
+
+/// Ends an interrupted experiment: the summary file updated when there is news for it, then
+/// the [`Interrupted`] error.
+fn interrupted(cfg: &Config, plan: &Plan, store: &Store, outcome: &Outcome) -> Result<Outcome> {
+    let _ = save_summary(cfg, plan, store, outcome, false);
+    bail!(Interrupted)
+}
+
+/// The summary with the faults of earlier invocations, written beside the plan: always at the
+/// end of an experiment (`always`), else only when this invocation met a fault or the file
+/// exists already. A summary that cannot be written is said, not fatal.
+fn save_summary(
+    cfg: &Config,
+    plan: &Plan,
+    store: &Store,
+    outcome: &Outcome,
+    always: bool,
+) -> Option<Summary> {
+    let earlier = Summary::load(&cfg.plan);
+    if !always && outcome.faults.is_empty() && earlier.is_none() {
+        return None;
+    }
+    let failed = outcome
+        .failed
+        .iter()
+        .map(|(l, r, why)| format!("{l} run {r}: {why}"))
+        .collect();
+    let summary = Summary::build(
+        &cfg.plan,
+        plan,
+        store,
+        &cfg.out,
+        earlier.map(|s| s.faults).unwrap_or_default(),
+        &outcome.faults,
+        failed,
+    );
+    if let Err(e) = summary.save() {
+        eprintln!(
+            "experiment: warning: the summary could not be written to {}: {e:#}",
+            summary_path(&cfg.plan).display()
+        );
+    }
+    Some(summary)
 }
 
 /// Stein's decision, once the first stage is complete and not yet decided: the rounds added to
@@ -257,21 +477,6 @@ fn second_stage(
 #[error("interrupted; run the same command again to continue where it stopped")]
 pub struct Interrupted;
 
-enum RunError {
-    Interrupted,
-    Failed(String),
-}
-
-impl From<anyhow::Error> for RunError {
-    fn from(e: anyhow::Error) -> Self {
-        if e.downcast_ref::<Interrupted>().is_some() {
-            RunError::Interrupted
-        } else {
-            RunError::Failed(records::error_chain(e.as_ref()))
-        }
-    }
-}
-
 fn check_interrupt(interrupt: &Interrupt) -> Result<()> {
     if interrupt.is_set() {
         bail!(Interrupted);
@@ -279,7 +484,7 @@ fn check_interrupt(interrupt: &Interrupt) -> Result<()> {
     Ok(())
 }
 
-fn sleep_interruptibly(d: Duration, interrupt: &Interrupt) -> Result<()> {
+pub(crate) fn sleep_interruptibly(d: Duration, interrupt: &Interrupt) -> Result<()> {
     let end = Instant::now() + d;
     while Instant::now() < end {
         check_interrupt(interrupt)?;
@@ -294,111 +499,6 @@ fn fmt_eta(d: Duration) -> String {
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
     } else {
         format!("{}m{:02}s", s / 60, s % 60)
-    }
-}
-
-/// Warm-up runs (discarded) and the idle baseline after a server start.
-fn after_start(
-    cfg: &Config,
-    server: &dyn Server,
-    store: &Store,
-    label: &str,
-    interrupt: &Interrupt,
-) -> Result<()> {
-    for i in 1..=cfg.warmup {
-        check_interrupt(interrupt)?;
-        reset(cfg, server, interrupt)?;
-        let load = load_command(cfg, server, None, &format!("warmup-{label}-{i}"));
-        let out = run_foreground(load, interrupt).context("warm-up run")?;
-        if !out.status.success() {
-            bail!(
-                "warm-up run {i} of {label} failed ({}); is MiniTwit healthy?",
-                out.status
-            );
-        }
-        eprintln!(
-            "experiment: {label}: warm-up run {i} of {} done (discarded)",
-            cfg.warmup
-        );
-    }
-    if !cfg.baseline.is_zero() {
-        check_interrupt(interrupt)?;
-        let staging = store.staging()?;
-        let mut cmd = capture_command(cfg, label, 0, &staging, &format!("baseline-{label}"));
-        cmd.arg("--")
-            .arg("sleep")
-            .arg(format!("{:.3}", cfg.baseline.as_secs_f64()));
-        let out = run_foreground(cmd, interrupt).context("baseline recording")?;
-        if !out.status.success() {
-            bail!("baseline recording of {label} failed ({})", out.status);
-        }
-        let rec = parse_run_record(&out.stdout)?;
-        let trace = rec.trace.as_ref().map(|t| staging.join(t));
-        eprintln!(
-            "experiment: {label}: idle baseline {:.3} W over {:.1} s",
-            rec.power_avg_w, rec.recording_s
-        );
-        store.file_baseline(rec, trace.as_deref())?;
-    }
-    Ok(())
-}
-
-fn record_run(
-    cfg: &Config,
-    server: &dyn Server,
-    store: &Store,
-    entry: &PlanEntry,
-    interrupt: &Interrupt,
-) -> std::result::Result<RunRecord, RunError> {
-    reset(cfg, server, interrupt)?;
-    let staging = store.staging()?;
-    let requests = staging.join("requests.jsonl");
-    let run_id = format!("{}-{}", entry.label, entry.run);
-    let mut cmd = capture_command(cfg, &entry.label, entry.run, &staging, &run_id);
-    let load = load_command(cfg, server, Some(&requests), &run_id);
-    cmd.arg("--").arg(load.get_program()).args(load.get_args());
-    let out = run_foreground(cmd, interrupt).map_err(anyhow::Error::from)?;
-    if interrupt.is_set() {
-        return Err(RunError::Interrupted);
-    }
-    let parsed = parse_run_record(&out.stdout);
-    let mut rec = match parsed {
-        Ok(r) => r,
-        Err(e) => {
-            return Err(RunError::Failed(format!(
-                "otii-capture gave no run record ({}): {}",
-                out.status,
-                records::error_chain(e.as_ref())
-            )))
-        }
-    };
-    rec.run_id.get_or_insert(run_id);
-    let trace = rec.trace.as_ref().map(|t| staging.join(t));
-    let problem = if !out.status.success() || rec.status != Status::Ok {
-        Some(
-            rec.reason
-                .clone()
-                .unwrap_or_else(|| format!("otii-capture {}", out.status)),
-        )
-    } else {
-        validate(cfg, &rec)
-    };
-    match problem {
-        None => {
-            let reqs = requests.exists().then_some(requests.as_path());
-            Ok(store.file_ok(rec, trace.as_deref(), reqs)?)
-        }
-        Some(reason) => {
-            rec.status = Status::Failed;
-            rec.reason = Some(reason.clone());
-            let mut staged = vec![requests.clone()];
-            staged.extend(trace);
-            let attempt_dir = store.file_failed(&rec, &staged)?;
-            Err(RunError::Failed(format!(
-                "{reason} (kept in {})",
-                attempt_dir.display()
-            )))
-        }
     }
 }
 

@@ -18,6 +18,21 @@ pub trait Server {
     fn url(&self) -> String;
     /// Stops MiniTwit if it runs.
     fn stop(&mut self) -> Result<()>;
+    /// Whether MiniTwit answers (its readiness probe, one `GET /`); `Err` says why not.
+    fn probe(&mut self) -> std::result::Result<(), String> {
+        probe_http(&self.url())
+    }
+    /// Whether a failed start may be the server being away (a remote host rebooting, SSH
+    /// down) rather than a wrong setup: always for a remote server; for a local one only once
+    /// it has served this interpreter before.
+    fn start_failure_is_away(&self, label: &str) -> bool;
+}
+
+/// One `GET /` of MiniTwit within 5 s: any HTTP answer is an answer.
+fn probe_http(url: &str) -> std::result::Result<(), String> {
+    procs::http_status(&format!("{url}/"), Duration::from_secs(5))
+        .map(|_| ())
+        .map_err(|e| format!("MiniTwit at {url} does not answer: {e}"))
 }
 
 /// MiniTwit under gunicorn on this machine, one venv per interpreter (the demo), started by
@@ -32,6 +47,7 @@ pub struct LocalServer {
     interrupt: Interrupt,
     running: Option<MiniTwit>,
     current: Option<String>,
+    served: Vec<String>,
 }
 
 impl LocalServer {
@@ -84,6 +100,7 @@ impl LocalServer {
             interrupt: interrupt.clone(),
             running: None,
             current: None,
+            served: Vec::new(),
         })
     }
 
@@ -121,6 +138,9 @@ impl LocalServer {
         );
         self.running = Some(server);
         self.current = Some(label.to_owned());
+        if !self.served.iter().any(|l| l == label) {
+            self.served.push(label.to_owned());
+        }
         Ok(())
     }
 }
@@ -146,6 +166,20 @@ impl Server for LocalServer {
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn probe(&mut self) -> std::result::Result<(), String> {
+        let Some(s) = self.running.as_mut() else {
+            return Err("MiniTwit is not running".into());
+        };
+        if !s.is_running() {
+            return Err(format!("gunicorn (pid {}) is gone", s.pid()));
+        }
+        probe_http(&self.url())
+    }
+
+    fn start_failure_is_away(&self, label: &str) -> bool {
+        self.served.iter().any(|l| l == label)
     }
 
     fn stop(&mut self) -> Result<()> {
@@ -212,6 +246,10 @@ impl Server for ProvisionedServer {
 
     fn url(&self) -> String {
         self.url.clone()
+    }
+
+    fn start_failure_is_away(&self, _label: &str) -> bool {
+        true
     }
 
     fn stop(&mut self) -> Result<()> {

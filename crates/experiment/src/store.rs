@@ -24,6 +24,13 @@ impl Store {
         })
     }
 
+    /// The output directory as it is, without creating it (`experiment status`).
+    pub fn open_existing(root: &Path) -> Result<Store> {
+        Ok(Store {
+            dir: ResultsDir::new(root),
+        })
+    }
+
     /// The folder of a label's results.
     pub fn group(&self, label: &str) -> GroupDir {
         self.dir.group(label)
@@ -47,7 +54,9 @@ impl Store {
     }
 
     /// Files an ok run: moves its trace and request log from staging into the group folder,
-    /// writes its record (the "done" mark) and rewrites `runs.jsonl`.
+    /// writes its record (the "done" mark) and rewrites `runs.jsonl`. When any step fails (a
+    /// full disk: [`DiskFull`]), what was placed is removed again: the run is not recorded and
+    /// nothing that looks complete is left.
     pub fn file_ok(
         &self,
         mut rec: RunRecord,
@@ -55,19 +64,47 @@ impl Store {
         requests: Option<&Path>,
     ) -> Result<RunRecord> {
         let group = self.group(&rec.label);
-        fs::create_dir_all(group.run_records_dir())?;
-        if let Some(t) = trace {
-            let name = file_name(t)?;
-            move_file(t, &group.path().join(&name))?;
-            rec.trace = Some(GroupDir::trace_ref(&name));
+        let mut placed: Vec<PathBuf> = Vec::new();
+        let mut file = || -> Result<()> {
+            fs::create_dir_all(group.run_records_dir())
+                .with_context(|| format!("creating {}", group.run_records_dir().display()))?;
+            if let Some(t) = trace {
+                let name = file_name(t)?;
+                let dest = group.path().join(&name);
+                move_file(t, &dest)?;
+                placed.push(dest);
+                rec.trace = Some(GroupDir::trace_ref(&name));
+            }
+            if let Some(r) = requests {
+                fs::create_dir_all(group.requests_dir())
+                    .with_context(|| format!("creating {}", group.requests_dir().display()))?;
+                move_file(r, &group.requests(rec.run))?;
+                placed.push(group.requests(rec.run));
+            }
+            write_json(&group.run_record(rec.run), &rec)?;
+            placed.push(group.run_record(rec.run));
+            // Atomic: when this fails, the old runs.jsonl stands, without this run.
+            self.rewrite_runs_jsonl(&rec.label)
+        };
+        match file() {
+            Ok(()) => Ok(rec),
+            Err(e) => {
+                for p in placed.iter().rev() {
+                    let _ = fs::remove_file(p);
+                }
+                match no_space_in(&e) {
+                    Some(cause) => Err(DiskFull {
+                        what: format!("filing {} run {}", rec.label, rec.run),
+                        cause,
+                    }
+                    .into()),
+                    None => Err(e.context(format!(
+                        "filing {} run {} (not recorded)",
+                        rec.label, rec.run
+                    ))),
+                }
+            }
         }
-        if let Some(r) = requests {
-            fs::create_dir_all(group.requests_dir())?;
-            move_file(r, &group.requests(rec.run))?;
-        }
-        write_json(&group.run_record(rec.run), &rec)?;
-        self.rewrite_runs_jsonl(&rec.label)?;
-        Ok(rec)
     }
 
     /// Files a failed attempt under `failed/run-NNN-attempt-K/` (kept for diagnosis, never
@@ -96,11 +133,28 @@ impl Store {
             move_file(t, &dir.join(&name))?;
             rec.trace = Some(GroupDir::baseline_trace_ref(&name));
         }
+        let path = group.baseline_jsonl();
         let mut f = fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(group.baseline_jsonl())?;
-        JsonLinesWriter::new(&mut f).write(&rec)?;
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let len = f.metadata()?.len();
+        let mut line = Vec::new();
+        JsonLinesWriter::new(&mut line).write(&rec)?;
+        if let Err(e) = f.write_all(&line).and_then(|()| f.sync_data()) {
+            // No half line left: the file back to its length before.
+            let _ = f.set_len(len);
+            let e = anyhow::Error::new(e).context(format!("writing {}", path.display()));
+            return Err(match no_space_in(&e) {
+                Some(cause) => DiskFull {
+                    what: format!("filing the idle baseline of {}", rec.label),
+                    cause,
+                }
+                .into(),
+                None => e,
+            });
+        }
         Ok(())
     }
 
@@ -154,4 +208,32 @@ pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     f.commit()
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The disk filled while the experiment filed something: it stops (no point in the next run),
+/// the run not recorded.
+#[derive(Debug, thiserror::Error)]
+#[error("no space left on device {what}: {cause}; the run is not recorded and nothing of it is left in the data (free space, then run the same command again)")]
+pub struct DiskFull {
+    /// What was being filed.
+    pub what: String,
+    /// The failing step, as the error chain says it.
+    pub cause: String,
+}
+
+/// The error chain as one line when it holds a full disk (ENOSPC, or EDQUOT: the quota is this
+/// user's disk).
+pub(crate) fn no_space_in(e: &anyhow::Error) -> Option<String> {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    // The I/O error may come wrapped: serde_json keeps only its kind.
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(ENOSPC | EDQUOT))
+        }) || c
+            .downcast_ref::<serde_json::Error>()
+            .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::StorageFull))
+    });
+    full.then(|| records::error_chain(e.as_ref()))
 }

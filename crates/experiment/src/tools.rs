@@ -1,11 +1,11 @@
 //! The workspace's tools as the experiment runs them: the command lines of `otii-capture
-//! record` and `minitwit-load run`/`trigger`/`reset`, and the run record read back.
+//! record` and `minitwit-load run`/`trigger`/`reset`, and the run record read back (run by
+//! [`crate::toolrun`]).
 
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
-use procs::{run_foreground, Interrupt};
+use anyhow::{Context, Result};
 use records::RunRecord;
 
 use crate::runner::Config;
@@ -54,18 +54,10 @@ impl Load {
 }
 
 /// `minitwit-load reset`: MiniTwit's database back to the seed before every run.
-pub(crate) fn reset(cfg: &Config, server: &dyn Server, interrupt: &Interrupt) -> Result<()> {
+pub(crate) fn reset_command(cfg: &Config, server: &dyn Server) -> Command {
     let mut cmd = Command::new(cfg.bin_dir.join("minitwit-load"));
     cmd.args(["reset", "--server"]).arg(server.url());
-    let out = run_foreground(cmd, interrupt).context("resetting MiniTwit's database")?;
-    if !out.status.success() {
-        bail!(
-            "resetting MiniTwit's database at {} failed ({})",
-            server.url(),
-            out.status
-        );
-    }
-    Ok(())
+    cmd
 }
 
 /// `otii-capture record` of one run (or baseline) into `out`; the caller appends `-- COMMAND`.
