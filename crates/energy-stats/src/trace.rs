@@ -7,7 +7,7 @@
 //! worker thread). The mean uses NumPy's pairwise sum over all samples, as pandas does.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -55,12 +55,22 @@ impl TraceSummary {
 /// Why a trace could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
-    /// The file could not be opened or decompressed (truncated or corrupt xz ends here).
-    #[error("{path}: cannot read trace: {source} (a truncated or corrupt .xz file?)")]
+    /// The file could not be opened or read.
+    #[error("{path}: cannot read trace: {source}")]
     Io {
         /// The trace file.
         path: PathBuf,
         /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The xz stream could not be decompressed: truncated or corrupt at `byte` of the file.
+    #[error("{path}: byte {byte} of the xz stream: {source} (a truncated or corrupt .xz file)")]
+    Xz {
+        /// The trace file.
+        path: PathBuf,
+        /// Bytes of the compressed file the decoder had taken when it failed.
+        byte: u64,
+        /// What the decoder said.
         source: std::io::Error,
     },
     /// The header has no `MAIN_POWER` column.
@@ -105,9 +115,25 @@ pub fn read_trace(path: &Path) -> Result<TraceSummary, TraceError> {
     let buffered = BufReader::with_capacity(1 << 20, file);
     let name = path.to_string_lossy();
     if name.ends_with(".xz") {
-        parse_trace(xz2::bufread::XzDecoder::new(buffered), path)
+        parse_xz_trace(buffered, path)
     } else {
         parse_trace(buffered, path)
+    }
+}
+
+/// Parse an xz-compressed trace (`path` is only used in messages). A stream that cannot be
+/// decompressed — cut short, corrupt, not xz — is [`TraceError::Xz`], naming the byte of the
+/// compressed file where the decoder stopped; a stream cut short never reads as a shorter
+/// trace (xz ends with an index and a check the decoder must reach).
+pub fn parse_xz_trace<R: BufRead>(reader: R, path: &Path) -> Result<TraceSummary, TraceError> {
+    let mut decoder = xz2::bufread::XzDecoder::new(reader);
+    match parse_trace(&mut decoder, path) {
+        Err(TraceError::Io { source, .. }) => Err(TraceError::Xz {
+            path: path.to_path_buf(),
+            byte: decoder.total_in(),
+            source,
+        }),
+        other => other,
     }
 }
 
@@ -265,6 +291,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.csv:3"), "{e}");
+    }
+
+    fn xz(text: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut enc = xz2::write::XzEncoder::new(Vec::new(), 1);
+        enc.write_all(text).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn a_truncated_or_corrupt_xz_stream_names_the_byte_where_it_stops() {
+        let z = xz(b",MAIN_POWER\n0,1.0\n1,2.0\n");
+        let cut = z.len() - 7;
+        let e = parse_xz_trace(&z[..cut], Path::new("t.csv.xz"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("t.csv.xz: byte {cut} of the xz stream: ")),
+            "{e}"
+        );
+        assert!(e.contains("truncated or corrupt"), "{e}");
+        let e = parse_xz_trace(&b"not xz at all"[..], Path::new("t.csv.xz"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.csv.xz: byte "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]
