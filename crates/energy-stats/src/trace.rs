@@ -91,11 +91,13 @@ pub enum TraceError {
         /// The offending cell.
         cell: String,
     },
-    /// A file without a single sample.
-    #[error("{path}: the trace has no samples")]
+    /// A file without a single sample: it ends at `line` (an empty file at line 1).
+    #[error("{path}:{line}: the trace ends here without a single sample")]
     Empty {
         /// The trace file.
         path: PathBuf,
+        /// 1-based line where the file ends.
+        line: u64,
     },
 }
 
@@ -244,6 +246,7 @@ impl<'a> Parser<'a> {
         if self.values.is_empty() {
             return Err(TraceError::Empty {
                 path: self.path.to_path_buf(),
+                line: self.line_no.max(1),
             });
         }
         let downsampled_w = self
@@ -291,6 +294,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.csv:3"), "{e}");
+    }
+
+    #[test]
+    fn a_trace_without_samples_names_the_line_where_it_ends() {
+        let e = parse("").unwrap_err().to_string();
+        assert_eq!(e, "t.csv:1: the trace ends here without a single sample");
+        let e = parse(",MAIN_POWER\n\n").unwrap_err().to_string();
+        assert_eq!(e, "t.csv:2: the trace ends here without a single sample");
     }
 
     fn xz(text: &[u8]) -> Vec<u8> {
