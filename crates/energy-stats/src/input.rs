@@ -219,9 +219,11 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
     let text = std::fs::read_to_string(path).map_err(io_err(path))?;
     let blocks = parse_log(&text);
     if blocks.is_empty() {
+        // The position is where the file ends: the whole of it was read for a block.
         return Err(InputError::Bad(format!(
-            "{}: no run blocks (no `Scenario took` / `MAIN_POWER` lines); is this the controller's log?",
-            path.display()
+            "{}:{}: no run blocks up to the end of the file (no `Scenario took` / `MAIN_POWER` lines); is this the controller's log?",
+            path.display(),
+            text.lines().count().max(1)
         )));
     }
     let mut runs = Vec::new();
@@ -248,4 +250,27 @@ fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run
         }
     }
     Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Reads `bytes` written to a file `name`; the error's text, with the file's path.
+    fn read_one(name: &str, bytes: &[u8]) -> (String, String) {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let r = read_inputs(std::slice::from_ref(&p), &ReadOptions::default());
+        (p.display().to_string(), r.unwrap_err().to_string())
+    }
+
+    #[test]
+    fn a_log_without_run_blocks_names_the_line_where_it_ends() {
+        let (p, e) = read_one("log.txt", b"$ time poetry run python main.py\nreal 1m\n");
+        assert!(e.starts_with(&format!("{p}:2: no run blocks")), "{e}");
+        let (p, e) = read_one("log.txt", b"");
+        assert!(e.starts_with(&format!("{p}:1: no run blocks")), "{e}");
+    }
 }
