@@ -22,7 +22,7 @@ pub use crate::table::read_csv_table;
 
 use crate::loader::{load_traces, LoadOptions};
 use crate::logtxt::parse_log;
-use crate::table::{read_jsonl_file, read_table_text, Runs};
+use crate::table::{read_jsonl_file, read_table_bytes, Runs};
 
 /// Why the inputs could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +44,20 @@ pub enum InputError {
     /// Ctrl-C or SIGTERM while reading.
     #[error("interrupted while reading the traces")]
     Interrupted,
+}
+
+/// `bytes` as text: bytes that are not UTF-8 are an error naming the file, the line and the
+/// byte of the line, like any other bad content (not an I/O error without a position).
+pub(crate) fn utf8_text<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, InputError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        InputError::Bad(format!(
+            "{name}:{line}: not UTF-8 text (byte {} of the line)",
+            good.len() - start + 1
+        ))
+    })
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InputError + '_ {
@@ -81,11 +95,11 @@ pub fn read_inputs_until(
     let mut read = Runs::default();
     for input in inputs {
         if input.as_os_str() == "-" {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(io_err(Path::new("-")))?;
-            read_table_text(&text, "-", None, opts, &mut read)?;
+            read_table_bytes(&bytes, "-", None, opts, &mut read)?;
         } else if input.is_dir() {
             read_group_dir(&GroupDir::new(input), opts, &mut read)?;
         } else if input.file_name().is_some_and(|n| n == "log.txt") {
@@ -95,9 +109,9 @@ pub fn read_inputs_until(
                 .map_or_else(|| "log".into(), |p| GroupDir::new(p).label());
             read.runs.extend(read_log_file(input, &label, opts)?);
         } else {
-            let text = std::fs::read_to_string(input).map_err(io_err(input))?;
+            let bytes = std::fs::read(input).map_err(io_err(input))?;
             let name = input.display().to_string();
-            read_table_text(&text, &name, Some(input), opts, &mut read)?;
+            read_table_bytes(&bytes, &name, Some(input), opts, &mut read)?;
         }
     }
     let Runs {
@@ -216,8 +230,9 @@ fn read_group_dir(dir: &GroupDir, opts: &ReadOptions, read: &mut Runs) -> Result
 }
 
 fn read_log_file(path: &Path, label: &str, opts: &ReadOptions) -> Result<Vec<Run>, InputError> {
-    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-    let blocks = parse_log(&text);
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let text = utf8_text(&bytes, &path.display().to_string())?;
+    let blocks = parse_log(text);
     if blocks.is_empty() {
         // The position is where the file ends: the whole of it was read for a block.
         return Err(InputError::Bad(format!(
@@ -272,5 +287,19 @@ mod tests {
         assert!(e.starts_with(&format!("{p}:2: no run blocks")), "{e}");
         let (p, e) = read_one("log.txt", b"");
         assert!(e.starts_with(&format!("{p}:1: no run blocks")), "{e}");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_names_its_line_in_logs_and_tables() {
+        let bad = b"$ time\nScenario took 0:00:01\nMAIN_POWER: 1, 2, \xff\n";
+        for name in ["log.txt", "t.csv", "t.txt"] {
+            let (p, e) = read_one(name, bad);
+            assert_eq!(e, format!("{p}:3: not UTF-8 text (byte 19 of the line)"));
+        }
+        let (p, e) = read_one("t.jsonl", b"\n{\"schema\":\"run/1\xff\"}\n");
+        assert_eq!(
+            e,
+            format!("{p}:2: not a valid record: not UTF-8 text (byte 17 of the line)")
+        );
     }
 }

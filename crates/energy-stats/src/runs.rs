@@ -168,7 +168,7 @@ mod tests {
     use super::*;
     use crate::dataset::{Group, Source};
     use crate::input::ReadOptions;
-    use crate::table::{read_table_text, Runs};
+    use crate::table::{read_table_bytes, Runs};
     use proptest::prelude::*;
 
     fn arb_run() -> impl Strategy<Value = Run> {
@@ -227,7 +227,7 @@ mod tests {
             };
             let text = table(&data, csv);
             let mut back = Runs::default();
-            read_table_text(&text, "-", None, &ReadOptions::default(), &mut back).unwrap();
+            read_table_bytes(text.as_bytes(), "-", None, &ReadOptions::default(), &mut back).unwrap();
             let again = Dataset {
                 groups: vec![Group { label: "g".into(), runs: back.runs }],
                 baseline: back.baseline,

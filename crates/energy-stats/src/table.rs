@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use records::{RecordError, RunRecord, Status, Versioned};
 
 use crate::dataset::{Run, Source};
-use crate::input::{io_err, InputError, ReadOptions};
+use crate::input::{io_err, utf8_text, InputError, ReadOptions};
 use crate::runs::row_into_run;
 use crate::trace::STUDY_RATE_HZ;
 use records::{RunRow, RUN_ROW_SCHEMA};
@@ -85,6 +85,7 @@ pub(crate) fn read_jsonl_file(
     out: &mut Vec<Run>,
 ) -> Result<(), InputError> {
     let f = std::fs::File::open(path).map_err(io_err(path))?;
+    // A line that is not UTF-8 is a bad record on its line (skipped with --keep-going).
     let name = path.display().to_string();
     let mut read = Runs::default();
     read_jsonl(BufReader::new(f), &name, Some(path), opts, &mut read)?;
@@ -101,28 +102,49 @@ struct Tag {
 
 /// Run records and `runs` rows as JSON Lines, each line read by its `schema` tag.
 fn read_jsonl<R: BufRead>(
-    input: R,
+    mut input: R,
     name: &str,
     record_file: Option<&Path>,
     opts: &ReadOptions,
     out: &mut Runs,
 ) -> Result<(), InputError> {
-    for (i, line) in input.lines().enumerate() {
-        let line_no = i as u64 + 1;
-        let line = line.map_err(|err| RecordError::Io {
-            source_name: name.to_string(),
-            err,
-        })?;
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
+    let mut line = Vec::new();
+    for line_no in 1u64.. {
+        line.clear();
+        // Bytes, not `lines()`: a line that is not UTF-8 is then a bad record naming its
+        // line, not an I/O error without one.
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|err| RecordError::Io {
+                source_name: name.to_string(),
+                err,
+            })?;
+        if n == 0 {
+            break;
         }
-        let origin = format!("{name}:{line_no}");
         let parse = |err| RecordError::Parse {
             source_name: name.to_string(),
             line: line_no,
             err,
         };
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) => t.trim(),
+            Err(e) => {
+                let e = parse(serde::de::Error::custom(format_args!(
+                    "not UTF-8 text (byte {} of the line)",
+                    e.valid_up_to() + 1
+                )));
+                if opts.keep_going {
+                    eprintln!("energy-stats: skipping: {e}");
+                    continue;
+                }
+                return Err(e.into());
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let origin = format!("{name}:{line_no}");
         let tag = serde_json::from_str::<Tag>(text).map(|t| t.schema);
         let read = match tag.as_ref().map(Option::as_deref) {
             Ok(Some(RUN_ROW_SCHEMA)) => serde_json::from_str::<RunRow>(text)
@@ -148,19 +170,20 @@ fn read_jsonl<R: BufRead>(
     Ok(())
 }
 
-/// A run table given as text: JSON Lines when it starts with `{`, CSV otherwise; trace paths
-/// relative to the folder of `file` (`None`: stdin, the current directory).
-pub(crate) fn read_table_text(
-    text: &str,
+/// A run table given as bytes: JSON Lines when it starts with `{`, CSV otherwise (UTF-8
+/// text); trace paths relative to the folder of `file` (`None`: stdin, the current directory).
+pub(crate) fn read_table_bytes(
+    bytes: &[u8],
     name: &str,
     file: Option<&Path>,
     opts: &ReadOptions,
     out: &mut Runs,
 ) -> Result<(), InputError> {
-    if text.trim_start().starts_with('{') {
-        return read_jsonl(text.as_bytes(), name, file, opts, out);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        return read_jsonl(bytes, name, file, opts, out);
     }
-    read_csv(text, name, file, opts, out)
+    read_csv(utf8_text(bytes, name)?, name, file, opts, out)
 }
 
 /// A CSV table of runs: a header with at least `label,power_w,duration_s` (any order; `run`
