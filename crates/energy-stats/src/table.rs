@@ -221,7 +221,9 @@ fn read_csv(
         .from_reader(text.as_bytes());
     let header = rdr.headers().map_err(|e| csv_error(name, &e))?.clone();
     if header.iter().all(|h| h.trim().is_empty()) {
-        return Err(InputError::Bad(format!("{name}: empty run table")));
+        return Err(InputError::Bad(format!(
+            "{name}:1: empty run table (no header line)"
+        )));
     }
     let header: csv::StringRecord = header.iter().map(str::trim).collect();
     rdr.set_headers(header.clone());
@@ -355,6 +357,14 @@ mod tests {
         assert_eq!(r[0].label, "3.12, \"jit\"");
         assert_eq!(r[0].origin, "t.csv:3");
         assert_eq!(r[0].energy_j, 150.0);
+    }
+
+    #[test]
+    fn an_empty_table_names_line_1() {
+        for t in ["", "\n\n", " , \n"] {
+            let e = read_csv_table(t, "t.csv", &ReadOptions::default()).unwrap_err();
+            assert_eq!(e.to_string(), "t.csv:1: empty run table (no header line)");
+        }
     }
 
     #[test]
