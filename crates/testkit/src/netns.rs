@@ -7,6 +7,8 @@
 //!   `sshd -D` listening on port 22 (key authentication only, root allowed, no PAM) and its
 //!   own directory (`Host::dir`, with `base/` for what the tools install and `bin/` first on
 //!   the PATH of SSH sessions, for stand-ins of system tools).
+//! - A host's link can be taken down and up again ([`Testbed::set_link`]), for a network
+//!   that goes away.
 //! - Optionally small tmpfs file systems ([`Testbed::with_tmpfs`]), for a host whose disk is
 //!   full.
 //! - A controller key pair ([`Testbed::identity`]) every sshd accepts, and the hosts' real
@@ -332,6 +334,21 @@ impl Testbed {
     pub fn pids_in(&self, host: &str) -> Vec<u32> {
         pids(&self.host(host).ns)
     }
+
+    /// Takes a host's link to the bridge down (`up` false: the host unreachable, as a cable
+    /// pulled or a switch rebooting; its processes go on) or up again. Its address stays, so
+    /// the route comes back with the link.
+    pub fn set_link(&self, host: &str, up: bool) {
+        let ns = &self.host(host).ns;
+        ip(&[
+            "-n",
+            ns,
+            "link",
+            "set",
+            "eth0",
+            if up { "up" } else { "down" },
+        ]);
+    }
 }
 
 fn pids(ns: &str) -> Vec<u32> {
@@ -510,6 +527,22 @@ mod tests {
         assert!(!dir.exists());
         let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
         assert!(!mounts.contains(&small.display().to_string()), "{mounts}");
+    }
+
+    #[test]
+    fn a_host_whose_link_is_down_is_unreachable_until_it_is_up_again() {
+        let tb = Testbed::new(&[("delta", 6)]);
+        let kh = tb.known_hosts("known_hosts", &["delta"]);
+        let addr = tb.host("delta").addr.clone();
+        assert!(ssh(&tb, &tb.identity(), &kh, &addr, "true")
+            .status
+            .success());
+        tb.set_link("delta", false);
+        let out = ssh(&tb, &tb.identity(), &kh, &addr, "true");
+        assert!(!out.status.success(), "reached a host whose link is down");
+        tb.set_link("delta", true);
+        let out = ssh(&tb, &tb.identity(), &kh, &addr, "true");
+        assert!(out.status.success(), "{}", text(&out.stderr));
     }
 
     #[test]
