@@ -99,10 +99,8 @@ fn try_back(
             meter.probe(&cfg.bin_dir).map(|()| false)
         }
         Away::Server => {
-            // Stopping may fail too (SSH down): what matters is that the start works.
-            let _ = server.stop();
             server
-                .ensure(label)
+                .restart(label)
                 .map_err(|e| records::error_chain(e.as_ref()))?;
             server.probe()?;
             Ok(true)

@@ -18,6 +18,12 @@ pub trait Server {
     fn url(&self) -> String;
     /// Stops MiniTwit if it runs.
     fn stop(&mut self) -> Result<()>;
+    /// Starts MiniTwit again under `label`, whatever it was doing: stopped first (a failing
+    /// stop is no reason not to try the start: the host may have rebooted), then started.
+    fn restart(&mut self, label: &str) -> Result<()> {
+        let _ = self.stop();
+        self.ensure(label).map(|_| ())
+    }
     /// Whether MiniTwit answers (its readiness probe, one `GET /`); `Err` says why not.
     fn probe(&mut self) -> std::result::Result<(), String> {
         probe_http(&self.url())
@@ -250,6 +256,16 @@ impl Server for ProvisionedServer {
 
     fn start_failure_is_away(&self, _label: &str) -> bool {
         true
+    }
+
+    fn restart(&mut self, label: &str) -> Result<()> {
+        // The stop command stops whatever runs; it fails while the host is unreachable, and
+        // is tried again at the next restart.
+        let _ = run_template(&self.stop, label, "stopping the server");
+        self.current = None;
+        run_template(&self.start, label, "starting the server")?;
+        self.current = Some(label.to_owned());
+        Ok(())
     }
 
     fn stop(&mut self) -> Result<()> {

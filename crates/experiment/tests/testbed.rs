@@ -367,3 +367,96 @@ fn make_experiment_on_the_testbed_resumes_an_interruption_without_duplicates() {
     let _ = sim.kill();
     let _ = sim.wait();
 }
+
+/// Issue 15: the server host's link down for 20 s between two runs (a switch rebooting, a cable
+/// pulled). The next run's database reset finds the server away (exit 75), the experiment waits
+/// with back-off, restarts MiniTwit over SSH when the host is back, and completes the plan:
+/// 0 failed, one fault (the server) in the summary.
+#[test]
+fn make_experiment_on_the_testbed_waits_out_the_servers_link_down() {
+    let root = testkit::root();
+    let python = testkit::venv().join("bin/python");
+    let wheels = wheel_source();
+    assert!(root.join("data/minitwit/seed.sql").is_file());
+    let tb = Testbed::new(&[("server", 5)]);
+    let kh = tb.known_hosts("known_hosts", &["server"]);
+    let (mut sim, otii_port) = start_otii_sim(&tb);
+    let inv = inventory(&tb, &kh, &python, otii_port);
+    provision(&tb, &inv, &["provision"], &[]);
+    provision(
+        &tb,
+        &inv,
+        &["wheelhouse", "--python", python.to_str().unwrap()],
+        &[
+            ("PIP_NO_INDEX", Path::new("1")),
+            ("PIP_FIND_LINKS", &wheels),
+        ],
+    );
+    provision(&tb, &inv, &["deploy"], &[]);
+
+    // A pause after run 1, in which the link goes down: run 2's reset meets it.
+    let mut make = make_experiment(&tb, &inv);
+    make.args(["BASELINE=0", "COOLDOWN=4", "PATIENCE=3m"]);
+    let mut child = tb
+        .ctl_command(&make)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let collect = |r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(r).lines().map_while(Result::ok) {
+                eprintln!("| {line}");
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        })
+    };
+    let out_log = collect(Box::new(child.stdout.take().unwrap()));
+    let err_log = collect(Box::new(child.stderr.take().unwrap()));
+    let group = tb.path("out/minitwit311");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !group.join("runs/run-001.json").exists() {
+        assert!(Instant::now() < deadline, "run 1 was never filed");
+        assert!(child.try_wait().unwrap().is_none(), "make ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tb.set_link("server", false);
+    std::thread::sleep(Duration::from_secs(20));
+    tb.set_link("server", true);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "make experiment did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = format!("{}{}", out_log.join().unwrap(), err_log.join().unwrap());
+    assert!(status.success(), "{log}");
+    assert!(log.contains("0 failed"), "{log}");
+    assert!(
+        log.contains("experiment: waiting for the server at"),
+        "{log}"
+    );
+    assert_eq!(
+        runs(&group).iter().map(|r| r.run).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let summary: experiment::Summary =
+        serde_json::from_str(&fs::read_to_string(tb.path("out/plan.summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary.faults.len(), 1, "{summary:?}");
+    assert_eq!(summary.faults[0].away, experiment::Away::Server);
+    assert!(summary.faults[0].recovered);
+    assert!(
+        summary.faults[0].duration_s >= 5.0,
+        "{:?}",
+        summary.faults[0]
+    );
+    assert!(!server_running(&tb, &inv), "MiniTwit left running");
+    let _ = sim.kill();
+    let _ = sim.wait();
+}
