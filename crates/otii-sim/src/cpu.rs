@@ -122,7 +122,6 @@ fn sample_loop(proc_root: &Path, pid: u32, busy_cpus: f64, tl: &Timeline, stop: 
     let period = Duration::from_secs_f64(1.0 / tl.hz);
     let start = Instant::now();
     let mut prev = tree_task_times(proc_root, pid);
-    let mut prev_at = Instant::now();
     let mut slot: u64 = 0;
     while !stop.load(Ordering::SeqCst) {
         slot += 1;
@@ -132,21 +131,33 @@ fn sample_loop(proc_root: &Path, pid: u32, busy_cpus: f64, tl: &Timeline, stop: 
         }
         let now_times = tree_task_times(proc_root, pid);
         let now = Instant::now();
-        let mut ran_ns: u64 = 0;
-        for (tid, ns) in &now_times {
-            // A task that appeared since the last sample ran all its time in this interval.
-            ran_ns += ns.saturating_sub(prev.get(tid).copied().unwrap_or(0));
-        }
-        let wall_ns = now.duration_since(prev_at).as_nanos().max(1) as f64;
-        let load = (ran_ns as f64 / wall_ns / busy_cpus).clamp(0.0, 1.0) as f32;
+        let ran_ns = ran_since(&prev, &now_times);
         // Keep index k of the timeline at time k / hz even when this thread was late.
         let elapsed_slots = (now.duration_since(start).as_secs_f64() * tl.hz).floor() as usize;
-        let missing = elapsed_slots.saturating_sub(tl.len()).max(1);
-        tl.push(load, missing);
+        let slots = elapsed_slots.saturating_sub(tl.len()).max(1);
+        tl.push(slot_load(ran_ns, slots, tl.hz, busy_cpus), slots);
         slot = slot.max(elapsed_slots as u64);
         prev = now_times;
-        prev_at = now;
     }
+}
+
+/// Nanoseconds the tree ran between two readings. A task that appeared since the last reading
+/// ran all its time in this interval; a task that ended took its last interval with it.
+pub fn ran_since(prev: &HashMap<u32, u64>, now: &HashMap<u32, u64>) -> u64 {
+    now.iter()
+        .map(|(tid, ns)| ns.saturating_sub(prev.get(tid).copied().unwrap_or(0)))
+        .sum()
+}
+
+/// The load of each of `slots` timeline slots (of `1/hz` s) that together hold `ran_ns` of CPU
+/// time: CPUs used ÷ `busy_cpus`. Not capped at 1 (two workers on two CPUs are a load of 2 with
+/// `busy_cpus` 1), and spread over the slots it fills rather than over the wall time between
+/// two readings, so the timeline's integral is the tree's CPU time exactly: Σ load × (1/hz) ×
+/// `busy_cpus` = Σ ran. A late reading (this thread starved) then moves work between slots but
+/// never loses or invents any.
+pub fn slot_load(ran_ns: u64, slots: usize, hz: f64, busy_cpus: f64) -> f32 {
+    let slot_ns = 1e9 / hz;
+    (ran_ns as f64 / (slots.max(1) as f64 * slot_ns) / busy_cpus).max(0.0) as f32
 }
 
 #[cfg(test)]
@@ -187,6 +198,36 @@ mod tests {
             "a spinning thread gave mean load {}",
             tl.mean()
         );
+    }
+
+    #[test]
+    fn slot_loads_conserve_cpu_time() {
+        // 5 ms slots (200 Hz): 5 ms of one CPU is a load of 1; two CPUs a load of 2 (no cap).
+        assert_eq!(slot_load(5_000_000, 1, 200.0, 1.0), 1.0);
+        assert_eq!(slot_load(10_000_000, 1, 200.0, 1.0), 2.0);
+        assert_eq!(slot_load(10_000_000, 1, 200.0, 2.0), 1.0);
+        // A reading 3 slots late spreads its 6 ms over the 3 slots it fills.
+        assert!((slot_load(6_000_000, 3, 200.0, 1.0) - 0.4).abs() < 1e-7);
+        // A known trace of readings: Σ load × slots / hz = total CPU seconds.
+        let readings: [(u64, usize); 5] = [
+            (5_000_000, 1),
+            (2_500_000, 1),
+            (30_000_000, 4),
+            (0, 2),
+            (9_000_000, 1),
+        ];
+        let total: f64 = readings
+            .iter()
+            .map(|&(ns, n)| f64::from(slot_load(ns, n, 200.0, 1.0)) * n as f64 / 200.0)
+            .sum();
+        assert!((total - 0.0465).abs() < 1e-9, "{total} CPU-s");
+    }
+
+    #[test]
+    fn ran_since_counts_new_tasks_whole_and_ignores_ended_ones() {
+        let prev: HashMap<u32, u64> = [(1, 100), (2, 50), (3, 70)].into_iter().collect();
+        let now: HashMap<u32, u64> = [(1, 130), (2, 50), (4, 25)].into_iter().collect();
+        assert_eq!(ran_since(&prev, &now), 30 + 25);
     }
 
     #[test]

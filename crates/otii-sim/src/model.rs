@@ -4,10 +4,22 @@
 //! (a number in `[0, 1]` over time) and a seed, evaluated lazily when a client asks for them,
 //! so a 150 s recording at 50 kHz costs no memory beyond its load timeline.
 //!
-//! Per sample `i` at `t = i / rate`:
-//! `P* = idle + (busy − idle)·load(t) + noise`, `V = supply − sag·load(t) + noise`,
-//! `I = f32(P* / V)`, and the power channel is `f32(I · V)`, so `mp = mc × mv` holds sample by
-//! sample at f32 precision, as on an Arc (which reports single-precision values).
+//! Per sample `i` at `t = i / rate`, the power `P*` is one of two laws:
+//!
+//! - **synthetic** load: `P* = idle + (busy − idle)·load(t) + noise`, a Pi-like trace between
+//!   the idle and the busy power;
+//! - **cpu** load (a measured timeline, [`Load::Timeline`]): `P* = busy·load(t) + noise·min(load, 1)`,
+//!   where `load` is the CPUs the followed process tree used (÷ `busy_cpus`). Energy then
+//!   follows the CPU *work*: every CPU-second of the tree costs `busy / busy_cpus` joules (the
+//!   draw of the study's one-core Pi B+ for one second at full load, its idle draw included),
+//!   and a second in which the tree does not run costs nothing. Waiting (for a CPU taken by
+//!   other programs on this machine, for the clients) stretches the wall time of a run but
+//!   adds no energy, as it would not on a Pi that is busy serving. See `docs/method.md`,
+//!   "The demo's power model".
+//!
+//! Then `V = supply − sag·load(t) + noise`, `I = f32(P* / V)`, and the power channel is
+//! `f32(I · V)`, so `mp = mc × mv` holds sample by sample at f32 precision, as on an Arc (which
+//! reports single-precision values).
 
 use std::sync::{Arc, RwLock};
 
@@ -95,7 +107,8 @@ pub enum Load {
         /// Seed of the burst pattern.
         seed: u64,
     },
-    /// A measured CPU-load timeline, linearly interpolated.
+    /// A measured CPU-load timeline, linearly interpolated; power follows the CPU work
+    /// ([`work_power`]).
     Timeline(Arc<Timeline>),
     /// The main output is off: no current flows.
     Off,
@@ -142,8 +155,11 @@ impl Signal {
             };
         }
         let l = load(t);
-        let power =
-            p.idle_w + (p.busy_w - p.idle_w) * l + p.noise_w * gauss(self.noise_seed, 1, index);
+        let noise = p.noise_w * gauss(self.noise_seed, 1, index);
+        let power = match self.load {
+            Load::Timeline(_) => work_power(p, l) + noise * l.min(1.0),
+            _ => p.idle_w + (p.busy_w - p.idle_w) * l + noise,
+        };
         let volts = p.supply_v - p.sag_v * l + p.noise_v * gauss(self.noise_seed, 2, index);
         let v32 = volts as f32;
         let c32 = (power / f64::from(v32)) as f32;
@@ -213,6 +229,13 @@ impl Signal {
             f(value);
         }
     }
+}
+
+/// The cpu model's noise-free power at `load` (CPUs used by the followed tree ÷ `busy_cpus`):
+/// `busy_w × load`, so the energy of a recording is `busy_w` × the tree's CPU-seconds ÷
+/// `busy_cpus`, however long the wall clock ran. Negative loads (none are recorded) count as 0.
+pub fn work_power(params: &PowerParams, load: f64) -> f64 {
+    params.busy_w * load.max(0.0)
 }
 
 /// The synthetic model's load at `t` seconds for `seed`: bursts, not a measurement.
@@ -328,11 +351,84 @@ mod tests {
             noise_seed: 0,
         };
         let mut p = vec![];
-        // 1 kHz: samples 0, 5 and 10 are at loads 0, 0.5 and 1.
+        // 1 kHz: samples 0, 5 and 10 are at loads 0, 0.5 and 1; the cpu law is busy × load.
         s.for_each(Channel::MainPower, 1000.0, 0, 11, |v| p.push(v));
-        assert!((p[0] - 1.13).abs() < 1e-5);
-        assert!((p[5] - 1.415).abs() < 1e-5);
+        assert!((p[0] - 0.0).abs() < 1e-5);
+        assert!((p[5] - 0.85).abs() < 1e-5);
         assert!((p[10] - 1.70).abs() < 1e-5);
+    }
+
+    /// Σ P·Δt over a recording of a known CPU trace.
+    fn trace_energy(values: &[(f32, usize)], hz: f64, rate: f64, noise: bool) -> f64 {
+        let tl = Arc::new(Timeline::new(hz));
+        for &(load, n) in values {
+            tl.push(load, n);
+        }
+        let params = if noise {
+            PowerParams::default()
+        } else {
+            PowerParams {
+                noise_w: 0.0,
+                noise_v: 0.0,
+                ..PowerParams::default()
+            }
+        };
+        let s = Signal {
+            load: Load::Timeline(tl.clone()),
+            params,
+            noise_seed: 11,
+        };
+        let count = (tl.len() as f64 / hz * rate).round() as u64;
+        let mut e = 0.0;
+        s.for_each(Channel::MainPower, rate, 0, count, |p| e += p / rate);
+        e
+    }
+
+    #[test]
+    fn cpu_energy_is_busy_power_times_cpu_seconds() {
+        // 2 s of one whole CPU, then 3 s idle, then 1 s of two CPUs (both gunicorn workers),
+        // sampled at 200 Hz: 2 + 2 = 4 CPU-seconds → 4 × 1.70 W = 6.8 J, whatever the 3 idle s.
+        let trace = [(1.0, 400), (0.0, 600), (2.0, 200)];
+        let e = trace_energy(&trace, 200.0, 10_000.0, false);
+        // The linear interpolation between the last value of one phase and the first of the
+        // next moves at most half a slot of a CPU per edge: 2 edges × 0.5/200 s × 1.7 W.
+        assert!((e - 6.8).abs() < 0.01, "energy {e} J, expected 6.8 J");
+        // The same work spread over a longer wall time (the tree waited for a CPU half the
+        // time) costs the same energy: waiting adds nothing.
+        let stretched = [(0.5, 800), (0.0, 600), (1.0, 400)];
+        let e2 = trace_energy(&stretched, 200.0, 10_000.0, false);
+        assert!((e2 - 6.8).abs() < 0.01, "stretched: {e2} J, expected 6.8 J");
+        // An idle tree draws nothing; the noise is zero-mean and scaled by the load.
+        assert_eq!(trace_energy(&[(0.0, 1000)], 200.0, 1000.0, true), 0.0);
+        let noisy = trace_energy(&trace, 200.0, 10_000.0, true);
+        assert!((noisy - 6.8).abs() < 0.01, "with noise: {noisy} J");
+    }
+
+    #[test]
+    fn synthetic_law_is_unchanged() {
+        let p = PowerParams::default();
+        assert!((work_power(&p, 0.5) - 0.85).abs() < 1e-12);
+        assert_eq!(work_power(&p, -0.1), 0.0);
+        let s = Signal {
+            load: Load::Synthetic { seed: 5 },
+            params: PowerParams {
+                noise_w: 0.0,
+                noise_v: 0.0,
+                ..p
+            },
+            noise_seed: 0,
+        };
+        let mut x = vec![];
+        s.for_each(Channel::MainPower, 1000.0, 0, 4000, |v| x.push(v));
+        let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+        for (i, v) in x.iter().enumerate() {
+            let l = synthetic_load(5, i as f64 / 1000.0);
+            let want = 1.13 + 0.57 * l;
+            assert!((v - want).abs() < 1e-5, "sample {i}: {v} W, want {want}");
+            lo = lo.min(*v);
+            hi = hi.max(*v);
+        }
+        assert!(lo >= 1.13 - 1e-5 && hi <= 1.70 + 1e-5);
     }
 
     #[test]
