@@ -197,7 +197,10 @@ mod tests {
                     source,
                     "x.jsonl:1".into(),
                 );
-                r.failed = failed;
+                // A run counts only with its numbers: the readers never give one without
+                // them (a row of status ok without them is refused when read).
+                r.failed =
+                    failed.or_else(|| (p.is_none() || d.is_none()).then(|| "no numbers".into()));
                 r.requests = requests;
                 r.modelled = modelled;
                 r

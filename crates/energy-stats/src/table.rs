@@ -20,7 +20,7 @@ use crate::dataset::{Run, Source};
 use crate::input::{io_err, utf8_text, InputError, ReadOptions};
 use crate::runs::row_into_run;
 use crate::trace::STUDY_RATE_HZ;
-use records::{RunRow, RUN_ROW_SCHEMA};
+use records::{RowStatus, RunRow, RUN_ROW_SCHEMA};
 
 /// Runs read so far: those of the groups and the idle-baseline ones.
 #[derive(Debug, Default)]
@@ -149,7 +149,11 @@ fn read_jsonl<R: BufRead>(
         let read = match tag.as_ref().map(Option::as_deref) {
             Ok(Some(RUN_ROW_SCHEMA)) => serde_json::from_str::<RunRow>(text)
                 .map_err(parse)
-                .map(|row| row_into_run(row, record_file)),
+                .and_then(|row| {
+                    row_numbers(&row)
+                        .map_err(|why| parse(serde::de::Error::custom(why)))
+                        .map(|()| row_into_run(row, record_file))
+                }),
             Ok(Some(s)) if s != RunRecord::SCHEMA => Err(RecordError::Schema {
                 source_name: name.to_string(),
                 line: line_no,
@@ -195,8 +199,49 @@ pub fn read_csv_table(text: &str, name: &str, opts: &ReadOptions) -> Result<Vec<
     Ok(out.runs)
 }
 
-fn csv_error(name: &str, e: &csv::Error) -> InputError {
-    let line = e.position().map_or(1, csv::Position::line);
+/// A row of a run that counts (neither status `failed` nor a reason, which a failed baseline
+/// run carries) has its numbers, finite: a `runs` table writes them for every such run, and a
+/// row that lost one would enter the analysis as NaN.
+fn row_numbers(row: &RunRow) -> Result<(), String> {
+    if row.status == RowStatus::Failed || row.reason.is_some() {
+        return Ok(());
+    }
+    let numbers = [
+        ("power_avg_w", row.power_avg_w),
+        ("duration_s", row.duration_s),
+        ("energy_j", row.energy_j),
+    ];
+    for (what, v) in numbers {
+        match v {
+            Some(v) if v.is_finite() => {}
+            Some(v) => return Err(format!("{what} {v} is not a finite number")),
+            None => {
+                return Err(format!(
+                    "{what} is missing in a row of status {} (only a failed run may lack it)",
+                    row.status.as_str()
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The line an editor shows for the record the csv reader placed at `byte`: the reader does not
+/// count the blank lines it skips, and its position is where it stood before them.
+fn line_at(text: &str, byte: u64) -> usize {
+    let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+    while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
+        byte += 1;
+    }
+    text.as_bytes()[..byte]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn csv_error(text: &str, name: &str, e: &csv::Error) -> InputError {
+    let line = e.position().map_or(1, |p| line_at(text, p.byte()));
     let why = match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => match err.field() {
             Some(k) => format!("column {}: {}", k + 1, err.kind()),
@@ -219,7 +264,10 @@ fn read_csv(
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
-    let header = rdr.headers().map_err(|e| csv_error(name, &e))?.clone();
+    let header = rdr
+        .headers()
+        .map_err(|e| csv_error(text, name, &e))?
+        .clone();
     if header.iter().all(|h| h.trim().is_empty()) {
         return Err(InputError::Bad(format!(
             "{name}:1: empty run table (no header line)"
@@ -232,16 +280,21 @@ fn read_csv(
         .iter()
         .all(|c| find(c).is_some())
     {
-        for row in rdr.deserialize::<RunRow>() {
-            match row {
+        for record in rdr.records() {
+            let row = record.and_then(|r| {
+                let line = r.position().map_or(1, |p| line_at(text, p.byte()));
+                let row: RunRow = r.deserialize(Some(&header))?;
+                Ok(row_numbers(&row)
+                    .map(|()| row)
+                    .map_err(|why| InputError::Bad(format!("{name}:{line}: {why}"))))
+            });
+            match row.map_err(|e| csv_error(text, name, &e)).and_then(|r| r) {
                 Ok(row) => match row_into_run(row, file) {
                     (run, false) => out.runs.push(run),
                     (run, true) => out.baseline.push(run),
                 },
-                Err(e) if opts.keep_going => {
-                    eprintln!("energy-stats: skipping: {}", csv_error(name, &e));
-                }
-                Err(e) => return Err(csv_error(name, &e)),
+                Err(e) if opts.keep_going => eprintln!("energy-stats: skipping: {e}"),
+                Err(e) => return Err(e),
             }
         }
         return Ok(());
@@ -266,7 +319,7 @@ fn read_csv(
     // byte offsets, so an error names the line an editor shows.
     let (mut at_byte, mut at_line) = (0usize, 1usize);
     for record in rdr.records() {
-        let record = record.map_err(|e| csv_error(name, &e))?;
+        let record = record.map_err(|e| csv_error(text, name, &e))?;
         // The record's position is where the reader stood: before the blank lines it skipped.
         let mut byte = record.position().map_or(at_byte, |p| p.byte() as usize);
         while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
@@ -357,6 +410,40 @@ mod tests {
         assert_eq!(r[0].label, "3.12, \"jit\"");
         assert_eq!(r[0].origin, "t.csv:3");
         assert_eq!(r[0].energy_j, 150.0);
+    }
+
+    #[test]
+    fn a_row_that_counts_without_its_numbers_is_named_not_read_as_nan() {
+        let row = r#"{"schema":"energy-stats-run/1","label":"3.8","run":2,"status":"ok","power_avg_w":1.4,"duration_s":100.0,"energy_j":140.0,"trace_power_avg_w":null,"trace_energy_j":null,"samples":null,"requests":null,"energy_per_request_j":null,"source":"table","origin":"t.csv:2","modelled":false}"#;
+        let lost = row.replace(r#""power_avg_w":1.4,"#, "");
+        let mut out = Runs::default();
+        let e = read_jsonl(
+            format!("{row}\n{lost}\n").as_bytes(),
+            "-",
+            None,
+            &ReadOptions::default(),
+            &mut out,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-:2: not a valid record: power_avg_w is missing in a row of status ok (only a failed run may lack it)"
+        );
+        let header = crate::runs::CSV_COLUMNS.join(",");
+        let t = format!("{header}\n\n3.8,2,warmup,1.4,inf,140,,,,,,table,t.csv:2,false,,,\n");
+        let e = read_csv_table(&t, "t.csv", &ReadOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:3: duration_s inf is not a finite number"
+        );
+        let failed = t.replace("warmup,1.4,inf,140", "failed,,,");
+        let runs = read_csv_table(&failed, "t.csv", &ReadOptions::default()).unwrap();
+        assert_eq!(runs[0].failed.as_deref(), Some("failed"));
+        let skipped = ReadOptions {
+            keep_going: true,
+            ..ReadOptions::default()
+        };
+        assert!(read_csv_table(&t, "t.csv", &skipped).unwrap().is_empty());
     }
 
     #[test]
