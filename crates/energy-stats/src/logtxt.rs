@@ -96,7 +96,8 @@ pub fn parse_log(text: &str) -> Vec<LogBlock> {
                 None => blocks.push(LogBlock {
                     line: line_no,
                     result: Err(format!(
-                        "`Scenario took{rest}` is not a time of the form H:MM:SS.ffffff"
+                        "`Scenario took{}` is not a time of the form H:MM:SS.ffffff",
+                        rest.escape_debug()
                     )),
                 }),
             }
@@ -127,7 +128,8 @@ pub fn parse_log(text: &str) -> Vec<LogBlock> {
                     voltage_avg_v: o.voltage.as_ref().and_then(|v| v.get(2).copied()),
                 }),
                 _ => Err(format!(
-                    "line {line_no}: `MAIN_POWER:{rest}` is not three numbers (min, max, average)"
+                    "line {line_no}: `MAIN_POWER:{}` is not three numbers (min, max, average)",
+                    rest.escape_debug()
                 )),
             };
             blocks.push(LogBlock {
@@ -181,6 +183,21 @@ mod tests {
         assert_eq!(b.len(), 2);
         assert!(b[0].result.as_ref().unwrap_err().contains("no MAIN_POWER"));
         assert!(b[1].result.is_ok());
+    }
+
+    #[test]
+    fn a_bad_line_is_quoted_on_one_line() {
+        let b = parse_log("Scenario took 0\r:02:20\nMAIN_POWER: 1,\r2\n");
+        assert_eq!(
+            b[0].result.as_ref().unwrap_err(),
+            "`Scenario took 0\\r:02:20` is not a time of the form H:MM:SS.ffffff"
+        );
+        assert_eq!(b[1].line, 2);
+        let b = parse_log("Scenario took 0:00:01\nMAIN_POWER: 1,\r2\n");
+        assert_eq!(
+            b[0].result.as_ref().unwrap_err(),
+            "line 2: `MAIN_POWER: 1,\\r2` is not three numbers (min, max, average)"
+        );
     }
 
     #[test]
