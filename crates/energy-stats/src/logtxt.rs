@@ -41,20 +41,32 @@ struct Open {
     voltage: Option<Vec<f64>>,
 }
 
+/// A field of a time: decimal digits only (Rust's float parser would also take `inf`, `NaN`,
+/// signs and exponents, none of which `str(timedelta)` writes).
+fn digits(text: &str) -> Option<f64> {
+    let whole = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let ok = match text.split_once('.') {
+        Some((int, frac)) => whole(int) && whole(frac),
+        None => whole(text),
+    };
+    ok.then(|| text.parse().ok()).flatten()
+}
+
 /// Parse Python's `str(timedelta)`: `H:MM:SS[.ffffff]`, optionally `N day[s], ` in front.
+/// A negative time (`-1 day, …`) or anything but digits in a field is not a scenario time.
 pub fn parse_timedelta(text: &str) -> Option<f64> {
     let text = text.trim();
     let (days, rest) = match text.split_once(", ") {
         Some((d, rest)) => {
-            let n: f64 = d.split_whitespace().next()?.parse().ok()?;
+            let n = d.split_whitespace().next().and_then(digits)?;
             (n, rest)
         }
         None => (0.0, text),
     };
     let mut parts = rest.split(':');
-    let h: f64 = parts.next()?.parse().ok()?;
-    let m: f64 = parts.next()?.parse().ok()?;
-    let s: f64 = parts.next()?.parse().ok()?;
+    let h = digits(parts.next()?)?;
+    let m = digits(parts.next()?)?;
+    let s = digits(parts.next()?)?;
     if parts.next().is_some() || !(0.0..60.0).contains(&m) || !(0.0..61.0).contains(&s) {
         return None;
     }
@@ -205,5 +217,26 @@ mod tests {
         assert_eq!(parse_timedelta(" 0:02:20"), Some(140.0));
         assert_eq!(parse_timedelta("1 day, 0:00:01.5"), Some(86_401.5));
         assert_eq!(parse_timedelta("2:xx:00"), None);
+        assert_eq!(parse_timedelta("0:00:00.5"), Some(0.5));
+    }
+
+    #[test]
+    fn a_scenario_time_is_digits_never_inf_nan_or_negative() {
+        for bad in [
+            "inf:00:00",
+            "0:00:inf",
+            "NaN:00:00",
+            "-1:00:00",
+            "+1:00:00",
+            "1e3:00:00",
+            "0:00:1.",
+            "0:00:.5",
+            "inf day, 0:00:00",
+            "-1 day, 23:59:59",
+        ] {
+            assert_eq!(parse_timedelta(bad), None, "{bad}");
+        }
+        let b = parse_log("Scenario took inf:00:00\nMAIN_POWER: 1, 2, 1.5\n");
+        assert!(b[0].result.is_err(), "{b:?}");
     }
 }
