@@ -91,6 +91,14 @@ pub enum TraceError {
         /// The offending cell.
         cell: String,
     },
+    /// Samples each finite whose sum is not (values near the largest float): no mean.
+    #[error("{path}:{line}: the MAIN_POWER samples up to this line sum past the largest number (no finite mean)")]
+    Overflow {
+        /// The trace file.
+        path: PathBuf,
+        /// 1-based line where a running sum of the samples first overflowed.
+        line: u64,
+    },
     /// A file without a single sample: it ends at `line` (an empty file at line 1).
     #[error("{path}:{line}: the trace ends here without a single sample")]
     Empty {
@@ -190,6 +198,9 @@ struct Parser<'a> {
     values: Vec<f64>,
     min: f64,
     max: f64,
+    /// A plain running sum, only to name the line where the sum overflows.
+    running: f64,
+    overflow_line: Option<u64>,
 }
 
 impl<'a> Parser<'a> {
@@ -201,6 +212,8 @@ impl<'a> Parser<'a> {
             values: Vec::with_capacity(1 << 20),
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
+            running: 0.0,
+            overflow_line: None,
         }
     }
 
@@ -238,6 +251,10 @@ impl<'a> Parser<'a> {
         };
         self.min = self.min.min(v);
         self.max = self.max.max(v);
+        self.running += v;
+        if self.overflow_line.is_none() && !self.running.is_finite() {
+            self.overflow_line = Some(self.line_no);
+        }
         self.values.push(v);
         Ok(())
     }
@@ -254,9 +271,16 @@ impl<'a> Parser<'a> {
             .chunks(DOWNSAMPLE)
             .map(|c| np_sum(c) / c.len() as f64)
             .collect();
+        let sum_w = np_sum(&self.values);
+        if !sum_w.is_finite() {
+            return Err(TraceError::Overflow {
+                path: self.path.to_path_buf(),
+                line: self.overflow_line.unwrap_or(self.line_no),
+            });
+        }
         Ok(TraceSummary {
             samples: self.values.len() as u64,
-            sum_w: np_sum(&self.values),
+            sum_w,
             min_w: self.min,
             max_w: self.max,
             downsampled_w,
@@ -302,6 +326,18 @@ mod tests {
         assert_eq!(e, "t.csv:1: the trace ends here without a single sample");
         let e = parse(",MAIN_POWER\n\n").unwrap_err().to_string();
         assert_eq!(e, "t.csv:2: the trace ends here without a single sample");
+    }
+
+    #[test]
+    fn samples_that_sum_past_the_largest_float_name_the_line_not_an_infinite_mean() {
+        let e = parse(",MAIN_POWER\n0,1.5\n1,1e308\n2,1e308\n3,1\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "t.csv:4: the MAIN_POWER samples up to this line sum past the largest number (no finite mean)"
+        );
+        assert!(parse(",MAIN_POWER\n0,1e308\n1,-1e308\n").is_ok());
     }
 
     fn xz(text: &[u8]) -> Vec<u8> {
