@@ -19,7 +19,8 @@
 //!   and the t-test's power (statsmodels' `TTestIndPower`).
 //! - `posthoc.rs`: pairwise comparisons: intervals at one simultaneous level, effect sizes,
 //!   Welch/Mann–Whitney with Holm, verdicts read off the intervals.
-//! - `plan.rs`: how many runs per group a difference or an interval width needs.
+//! - `plan.rs`: how many runs per group a difference or an interval width needs, and Stein's
+//!   two-stage rule ([`plan::two_stage_runs`]).
 //! - `dataset.rs`: the runs, groups and dataset the analysis works on.
 //! - `input.rs`: the inputs (group folders through [`records::GroupDir`], files, stdin) → groups.
 //! - `table.rs`: run tables as JSON Lines (run records, `runs` rows) or CSV (`csv` crate).
