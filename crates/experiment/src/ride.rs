@@ -1,8 +1,9 @@
 //! Riding out an infrastructure fault: wait with back-off, a progress line per try saying what
 //! is awaited, until the meter answers again (a local otii-sim that died is started again) or
-//! the server serves again (restarted under the run's interpreter), or `--patience` has passed
-//! since the fault was met.
+//! the server serves again (restarted under the run's interpreter; the client agents, if any,
+//! accepting connections), or `--patience` has passed since the fault was met.
 
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -13,6 +14,7 @@ use crate::runner::{sleep_interruptibly, Config, Interrupted};
 use crate::server::Server;
 use crate::sim::Meter;
 use crate::summary::{fmt_duration, Away};
+use crate::tools::Load;
 
 /// How a ride ended.
 pub(crate) enum Ridden {
@@ -40,6 +42,10 @@ pub(crate) fn ride_out(
     interrupt: &Interrupt,
 ) -> Result<Ridden> {
     let (since, since_clock) = since;
+    if since.elapsed() >= cfg.patience {
+        // Met again and again since: whatever answers, the run cannot be made.
+        return Ok(Ridden::PastPatience(fault.cause.clone()));
+    }
     let mut wait = FIRST_WAIT.min(cfg.max_backoff);
     loop {
         let cause_now = match try_back(cfg, server, meter, label, fault, interrupt) {
@@ -103,7 +109,31 @@ fn try_back(
                 .restart(label)
                 .map_err(|e| records::error_chain(e.as_ref()))?;
             server.probe()?;
+            if let Load::Agents { triggers } = &cfg.load {
+                triggers.iter().try_for_each(|t| agent_answers(t))?;
+            }
             Ok(true)
         }
     }
+}
+
+/// Whether the client agent of a trigger URL accepts a connection (a GET would start its
+/// scenario, so only the TCP port is tried).
+fn agent_answers(trigger: &str) -> std::result::Result<(), String> {
+    let authority = trigger
+        .strip_prefix("http://")
+        .unwrap_or(trigger)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let fail =
+        |e: &dyn std::fmt::Display| format!("the client agent at {trigger} does not answer: {e}");
+    let addr = authority
+        .to_socket_addrs()
+        .map_err(|e| fail(&e))?
+        .next()
+        .ok_or_else(|| fail(&"no address"))?;
+    TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .map(|_| ())
+        .map_err(|e| fail(&e))
 }

@@ -170,6 +170,9 @@ pub fn run(
     let started = Instant::now();
     let mut attempts_made = 0u32;
     let mut need_after_start = false;
+    // A fault the run met again right after its repeat (something else still away, e.g. a
+    // client agent): the same fault, its patience counted from when it was first met.
+    let mut ongoing: Option<Ongoing> = None;
     'plan: loop {
         while let Some((entry, attempt)) = queue.pop_front() {
             if interrupt.is_set() {
@@ -190,6 +193,9 @@ pub fn run(
             let remaining = outcome.planned.saturating_sub(done + outcome.failed.len());
             let per_run = started.elapsed() / attempts_made;
             let eta = per_run * remaining as u32;
+            let carried = ongoing
+                .take()
+                .filter(|o| o.run == (entry.label.clone(), entry.run));
             match result {
                 Ok(rec) => {
                     outcome.recorded += 1;
@@ -228,7 +234,14 @@ pub fn run(
                     }
                 }
                 Err(RunError::Away(fault)) => {
-                    let since = rfc3339(OffsetDateTime::now_utc());
+                    let (since, since_at, t0_wall) = match carried {
+                        Some(o) => {
+                            // The record of its first part is replaced by the whole.
+                            outcome.faults.pop();
+                            (o.since, o.since_at, o.attempt_wall)
+                        }
+                        None => (rfc3339(OffsetDateTime::now_utc()), Instant::now(), t0_wall),
+                    };
                     eprintln!(
                         "experiment: {} run {} not measured, {} is away (an infrastructure fault: the run will be repeated, it is not its failure): {}",
                         entry.label,
@@ -242,7 +255,7 @@ pub fn run(
                         meter,
                         &entry.label,
                         &fault,
-                        (Instant::now(), &clock(&since)),
+                        (since_at, &clock(&since)),
                         interrupt,
                     );
                     let ridden = match ridden {
@@ -268,6 +281,12 @@ pub fn run(
                                 t0_wall,
                                 Some(run_name),
                             ));
+                            ongoing = Some(Ongoing {
+                                run: (entry.label.clone(), entry.run),
+                                since,
+                                since_at,
+                                attempt_wall: t0_wall,
+                            });
                             // Repeated from its start, with the same attempt count.
                             queue.push_front((entry, attempt));
                             continue;
@@ -312,6 +331,18 @@ pub fn run(
     }
     outcome.summary = save_summary(cfg, &plan, &store, &outcome, true);
     Ok(outcome)
+}
+
+/// An infrastructure fault ridden out whose run is being repeated.
+struct Ongoing {
+    /// The run: label and number.
+    run: (String, u32),
+    /// When the fault was first met (RFC 3339).
+    since: String,
+    /// The same, for measuring patience.
+    since_at: Instant,
+    /// When the first interrupted attempt started.
+    attempt_wall: OffsetDateTime,
 }
 
 /// One attempt: the server running the run's interpreter (warm-up and baseline after a start,

@@ -317,6 +317,41 @@ fn a_download_the_meter_drops_is_repeated_not_failed() {
     assert!(s.failed.is_empty());
 }
 
+/// A meter that answers every probe but drops every download: each repeat meets the fault
+/// again. It is one fault, its patience counted from when it was first met, and the experiment
+/// stops past it instead of repeating the run for ever.
+#[test]
+fn a_fault_met_again_at_every_repeat_is_one_fault_bounded_by_patience() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    let otii = format!("127.0.0.1:{port}");
+    let mut sim = start_sim(port, dir.path(), &["drop-after-chunks:1"]);
+    let mut extra = vec!["--otii", &otii];
+    extra.extend(short_scenario());
+    let t0 = Instant::now();
+    let out = experiment(dir.path(), &args(1, "4s", &extra))
+        .output()
+        .unwrap();
+    kill(&mut sim);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(90),
+        "bounded by its patience"
+    );
+    assert!(log.contains("experiment: stopped: the meter at"), "{log}");
+    assert!(log.contains("0 failed"), "{log}");
+    assert!(
+        log.matches("not measured, the meter at").count() >= 2,
+        "repeated at least once:\n{log}"
+    );
+    let s = summary(dir.path());
+    assert_eq!(s.faults.len(), 1, "one fault, however often met: {s:?}");
+    assert!(!s.faults[0].recovered);
+    assert!(s.faults[0].duration_s >= 4.0, "{:?}", s.faults[0]);
+    assert_only_infrastructure_attempts(&dir.path().join("out/minitwit311"));
+}
+
 #[test]
 fn gunicorn_killed_mid_run_is_restarted_under_the_same_interpreter() {
     let dir = tempfile::tempdir().unwrap();
