@@ -408,8 +408,8 @@ fn past_patience(
     format!(
         "stopped: {what} has been unreachable since {since} (more than --patience {patience}); \
          the last try said: {cause}. {recorded} of {planned} runs are recorded; none was marked \
-         failed for this fault (the interrupted attempt is kept under failed/ for diagnosis, \
-         never analysed). When {what} is back, continue with: {command}",
+         failed for this fault (what an interrupted attempt left is kept under failed/ for \
+         diagnosis, never analysed). When {what} is back, continue with: {command}",
         what = fault.what(),
         since = clock(since),
         patience = fmt_duration(cfg.patience),
