@@ -70,7 +70,7 @@ pub fn parse_timedelta(text: &str) -> Option<f64> {
     if parts.next().is_some() || !(0.0..60.0).contains(&m) || !(0.0..61.0).contains(&s) {
         return None;
     }
-    Some(days * 86_400.0 + h * 3600.0 + m * 60.0 + s)
+    Some(days * 86_400.0 + h * 3600.0 + m * 60.0 + s).filter(|t| t.is_finite())
 }
 
 fn numbers(text: &str) -> Option<Vec<f64>> {
@@ -130,6 +130,10 @@ pub fn parse_log(text: &str) -> Vec<LogBlock> {
                 continue;
             };
             let result = match numbers(rest) {
+                Some(p) if p.len() >= 3 && !(p[2] * o.duration_s).is_finite() => Err(format!(
+                    "line {line_no}: the average power {:e} W over {} s is an energy past the largest number",
+                    p[2], o.duration_s
+                )),
                 Some(p) if p.len() >= 3 => Ok(LogRun {
                     duration_s: o.duration_s,
                     power_min_w: p[0],
@@ -238,5 +242,16 @@ mod tests {
         }
         let b = parse_log("Scenario took inf:00:00\nMAIN_POWER: 1, 2, 1.5\n");
         assert!(b[0].result.is_err(), "{b:?}");
+    }
+
+    #[test]
+    fn a_block_whose_time_or_energy_is_past_the_largest_number_is_an_error_not_infinity() {
+        let hours = "9".repeat(400);
+        assert_eq!(parse_timedelta(&format!("{hours}:00:00")), None);
+        let b = parse_log("Scenario took 0:02:20\nMAIN_POWER: 1, 1.7e308, 1.5e308\n");
+        assert_eq!(
+            b[0].result.as_ref().unwrap_err(),
+            "line 2: the average power 1.5e308 W over 140 s is an energy past the largest number"
+        );
     }
 }
