@@ -346,6 +346,11 @@ fn read_csv(
             }
             let p = number(pi, "power_w")?;
             let d = number(di, "duration_s")?;
+            if !RunRecord::study_energy_j(p, d).is_finite() {
+                return Err(format!(
+                    "{name}:{line_no}: power_w {p:e} × duration_s {d} is an energy past the largest number"
+                ));
+            }
             let r = match ri {
                 Some(k) => Some(cell(k).parse::<u32>().map_err(|_| {
                     format!("{name}:{line_no}: run {:?} is not a whole number", cell(k))
@@ -444,6 +449,22 @@ mod tests {
             ..ReadOptions::default()
         };
         assert!(read_csv_table(&t, "t.csv", &skipped).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_plain_row_whose_energy_is_past_the_largest_number_is_named_not_infinite() {
+        let t = "label,power_w,duration_s\n3.8,1.5e308,100\n";
+        let e = read_csv_table(t, "t.csv", &ReadOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2: power_w 1.5e308 × duration_s 100 is an energy past the largest number"
+        );
+        let skipped = ReadOptions {
+            keep_going: true,
+            ..ReadOptions::default()
+        };
+        let r = read_csv_table(t, "t.csv", &skipped).unwrap();
+        assert!(r[0].failed.is_some());
     }
 
     #[test]
