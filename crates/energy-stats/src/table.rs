@@ -164,11 +164,12 @@ fn read_jsonl<R: BufRead>(
                 .map_err(parse)
                 .map(|r| (run_from_record(r, origin, record_file), false)),
         };
-        match read {
+        // serde quotes a bad value as decoded: a `\r` escaped in the JSON is a raw one there.
+        match read.map_err(|e| InputError::Bad(one_line(&e.to_string()))) {
             Ok((run, false)) => out.runs.push(run),
             Ok((run, true)) => out.baseline.push(run),
             Err(e) if opts.keep_going => eprintln!("energy-stats: skipping: {e}"),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
     Ok(())
@@ -240,6 +241,20 @@ fn line_at(text: &str, byte: u64) -> usize {
         + 1
 }
 
+/// `text` with its control characters (a line break inside a quoted cell, a carriage return)
+/// escaped, so a message quoting a bad value stays one line.
+pub(crate) fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn csv_error(text: &str, name: &str, e: &csv::Error) -> InputError {
     let line = e.position().map_or(1, |p| line_at(text, p.byte()));
     let why = match e.kind() {
@@ -249,7 +264,7 @@ fn csv_error(text: &str, name: &str, e: &csv::Error) -> InputError {
         },
         _ => e.to_string(),
     };
-    InputError::Bad(format!("{name}:{line}: {why}"))
+    InputError::Bad(format!("{name}:{line}: {}", one_line(&why)))
 }
 
 fn read_csv(
@@ -465,6 +480,22 @@ mod tests {
         };
         let r = read_csv_table(t, "t.csv", &skipped).unwrap();
         assert!(r[0].failed.is_some());
+    }
+
+    #[test]
+    fn a_bad_value_with_a_line_break_is_quoted_on_one_line() {
+        let header = crate::runs::CSV_COLUMNS.join(",");
+        let t = format!("{header}\n3.8,2,\"o\nk\",1.4,100,140,,,,,,table,t.csv:2,false,,,\n");
+        let e = read_csv_table(&t, "t.csv", &ReadOptions::default()).unwrap_err();
+        let e = e.to_string();
+        assert!(e.starts_with("t.csv:2: ") && e.contains("o\\nk"), "{e}");
+        let row = r#"{"schema":"energy-stats-run/1","label":"3.8","run":2,"status":"o\rk"}"#;
+        let mut out = Runs::default();
+        let e = read_jsonl(row.as_bytes(), "-", None, &ReadOptions::default(), &mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("-:1: ") && e.contains("o\\rk"), "{e}");
+        assert!(!e.contains('\r'), "{e:?}");
     }
 
     #[test]
