@@ -8,10 +8,17 @@ use std::path::{Path, PathBuf};
 ///
 /// The temporary name is `.<name>.partial-<pid>` in the same directory, so the rename is
 /// atomic (same file system) and a crash leaves only an obviously unfinished dot-file.
+///
+/// A destination that exists and is not a regular file (`/dev/null`, a FIFO, a terminal) is
+/// written in place instead: renaming a temporary file over it would replace the device with a
+/// regular file (a `-o /dev/null` must never turn `/dev/null` into a file), and a stream has
+/// nothing that could look complete.
 pub struct AtomicFile {
     file: Option<File>,
     tmp: PathBuf,
     dest: PathBuf,
+    /// Written in place: `dest` is a device or a pipe.
+    in_place: bool,
 }
 
 impl AtomicFile {
@@ -23,12 +30,22 @@ impl AtomicFile {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?
             .to_string_lossy()
             .into_owned();
+        if fs::metadata(&dest).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = fs::OpenOptions::new().write(true).open(&dest)?;
+            return Ok(Self {
+                file: Some(file),
+                tmp: dest.clone(),
+                dest,
+                in_place: true,
+            });
+        }
         let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
         let file = File::create(&tmp)?;
         Ok(Self {
             file: Some(file),
             tmp,
             dest,
+            in_place: false,
         })
     }
 
@@ -37,7 +54,7 @@ impl AtomicFile {
         &self.dest
     }
 
-    /// The temporary path being written.
+    /// The temporary path being written (the destination itself for a device or a pipe).
     pub fn temp_path(&self) -> &Path {
         &self.tmp
     }
@@ -54,6 +71,10 @@ impl AtomicFile {
         let path = path.into();
         if let Some(mut file) = self.file.take() {
             file.flush()?;
+            if self.in_place {
+                // A device or a pipe: what was written is there; nothing to rename.
+                return Ok(self.dest.clone());
+            }
             file.sync_all()?;
         }
         fs::rename(&self.tmp, &path)?;
@@ -79,7 +100,7 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        if self.file.take().is_some() && !self.in_place {
             let _ = fs::remove_file(&self.tmp);
         }
     }

@@ -292,6 +292,48 @@ fn atomic_file_can_be_kept_under_another_name_instead() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// `-o /dev/null` (or a FIFO) must never turn the device into a regular file: a destination
+/// that is not a regular file is written in place, never renamed over. Tested on a FIFO made in
+/// a temporary folder, read by a thread.
+#[test]
+fn atomic_file_writes_a_device_or_pipe_in_place_never_renames_over_it() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo failed");
+    for keep_as_partial in [false, true] {
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                std::fs::File::open(fifo)
+                    .unwrap()
+                    .read_to_end(&mut got)
+                    .unwrap();
+                got
+            })
+        };
+        let mut f = AtomicFile::create(&fifo).unwrap();
+        assert_eq!(f.temp_path(), fifo.as_path());
+        f.write_all(b"streamed").unwrap();
+        let kept = if keep_as_partial {
+            f.commit_as(dir.path().join("out.fifo.partial")).unwrap()
+        } else {
+            f.commit().unwrap()
+        };
+        assert_eq!(kept, fifo);
+        assert_eq!(reader.join().unwrap(), b"streamed");
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "nothing but the FIFO: {names:?}");
+    }
+}
+
 #[test]
 fn broken_pipe_is_recognised_through_a_chain() {
     #[derive(Debug)]
