@@ -87,6 +87,7 @@ fn edit() -> impl Strategy<Value = Edit> {
                     b"9e307".to_vec(),
                     b"\xff".to_vec(),
                     b"\0".to_vec(),
+                    br"\r".to_vec(),
                     b"Scenario took ".to_vec(),
                     b"MAIN_POWER: ".to_vec(),
                     br#""schema":"run/1","#.to_vec(),
