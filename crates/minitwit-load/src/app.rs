@@ -106,6 +106,20 @@ pub fn load_config(
     users: u32,
     run_id: Option<String>,
 ) -> anyhow::Result<LoadConfig> {
+    load_config_repeated(s, users, 1, run_id)
+}
+
+/// [`load_config`] with every user running the whole scenario `repeat` times in a row
+/// (`run --repeat`): as `NAME`, then `NAME-r2` … `NAME-rN`.
+pub fn load_config_repeated(
+    s: &ScenarioOptions,
+    users: u32,
+    repeat: u32,
+    run_id: Option<String>,
+) -> anyhow::Result<LoadConfig> {
+    if !(1..=1000).contains(&repeat) {
+        bail!("--repeat must be 1 to 1000, got {repeat}");
+    }
     let server = HttpUrl::parse(&s.server, false).context("--server")?;
     if s.cycles > STUDY_CYCLES {
         bail!("--cycles must be 0 to {STUDY_CYCLES} (the study has {STUDY_CYCLES}; there are 20 users to follow)");
@@ -134,6 +148,7 @@ pub fn load_config(
         users,
         mode: s.mode,
         cycles: s.cycles,
+        repeat,
         follow,
         follow_from,
         timeouts: timeouts(s.connect_timeout_s, s.timeout_s)?,

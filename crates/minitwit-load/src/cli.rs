@@ -126,6 +126,12 @@ struct RunArgs {
     /// with N > 1 they are named NAME-1 … NAME-N.
     #[arg(long, value_name = "N", default_value_t = 1)]
     users: u32,
+    /// Times each user runs the whole scenario in a row, registering anew each time as
+    /// NAME-r2 … NAME-rN (1, the study's: one scenario per user). A longer run of the same
+    /// work, e.g. for the local demo, whose runs of one scenario last about a second; the
+    /// expected request counts are then N times the study's.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    repeat: u32,
     /// The run_id written into every record (default: <host>-<unix time>).
     #[arg(long, value_name = "ID")]
     run_id: Option<String>,
@@ -203,7 +209,12 @@ impl TryFrom<Cli> for Config {
     fn try_from(cli: Cli) -> anyhow::Result<Self> {
         Ok(match cli.command {
             Command::Run(a) => Config::Run {
-                load: app::load_config(&(&a.scenario).into(), a.users, a.run_id)?,
+                load: app::load_config_repeated(
+                    &(&a.scenario).into(),
+                    a.users,
+                    a.repeat,
+                    a.run_id,
+                )?,
                 // `-` is stdout, which is also where records go without --records.
                 records: a.records.filter(|p| p.as_os_str() != "-"),
             },

@@ -29,6 +29,8 @@ pub struct LoadConfig {
     pub mode: Mode,
     /// Cycles of step 5 ([`scenario::STUDY_CYCLES`] in the study).
     pub cycles: u32,
+    /// Times each user runs the whole scenario in a row (1 in the study; see [`repeat_names`]).
+    pub repeat: u32,
     /// The users step 5 follows, in order (the first 20 of the seed).
     pub follow: Vec<String>,
     /// Where [`LoadConfig::follow`] came from, named when a followed user does not answer.
@@ -148,14 +150,24 @@ pub fn run_scenario(
         server: cfg.server.to_string(),
         source,
     })?;
-    let plans: Vec<Vec<Call>> = cfg
+    // Per user thread, one (name, plan) per repetition, run one after the other.
+    let plans: Vec<Vec<(String, Vec<Call>)>> = cfg
         .users
         .iter()
-        .map(|u| scenario::plan(u, cfg.mode, &cfg.follow, cfg.cycles))
+        .map(|u| {
+            repeat_names(u, cfg.repeat)
+                .into_iter()
+                .map(|name| {
+                    let plan = scenario::plan(&name, cfg.mode, &cfg.follow, cfg.cycles);
+                    (name, plan)
+                })
+                .collect()
+        })
         .collect();
     let total: u64 = plans
         .iter()
-        .map(|p| scenario::request_count(p) as u64)
+        .flatten()
+        .map(|(_, p)| scenario::request_count(p) as u64)
         .sum();
     let shared = Mutex::new(Shared {
         sink,
@@ -172,7 +184,7 @@ pub fn run_scenario(
             .zip(&plans)
             .map(|(user, plan)| {
                 let (client, shared) = (&client, &shared);
-                scope.spawn(move || run_user(client, cfg, user, plan, t0, stop, shared))
+                scope.spawn(move || run_repeats(client, cfg, user, plan, t0, stop, shared))
             })
             .collect();
         handles
@@ -261,6 +273,45 @@ impl Counts {
             max: l.last().copied().unwrap_or(0.0),
         }
     }
+}
+
+/// The MiniTwit users one user thread runs as, in order, for `repeat` runs of the scenario:
+/// `user` itself, then `user-r2` … `user-rN` (each registers anew, so every repetition is the
+/// study's scenario for a new user; with `repeat` 1 the wire is exactly the study's).
+pub fn repeat_names(user: &str, repeat: u32) -> Vec<String> {
+    std::iter::once(user.to_owned())
+        .chain((2..=repeat).map(|k| format!("{user}-r{k}")))
+        .collect()
+}
+
+/// Runs one user thread's repetitions in a row; the first failure ends them.
+fn run_repeats(
+    client: &Client,
+    cfg: &LoadConfig,
+    user: &str,
+    plans: &[(String, Vec<Call>)],
+    t0: Instant,
+    stop: &AtomicBool,
+    recorder: &dyn Recorder,
+) -> UserResult {
+    let mut total = UserResult {
+        user: user.to_owned(),
+        requests: 0,
+        errors: 0,
+        ok: true,
+        error: None,
+    };
+    for (name, plan) in plans {
+        let r = run_user(client, cfg, name, plan, t0, stop, recorder);
+        total.requests += r.requests;
+        total.errors += r.errors;
+        if !r.ok {
+            total.ok = false;
+            total.error = r.error;
+            break;
+        }
+    }
+    total
 }
 
 /// Runs one user's plan; every request goes to `recorder` as a record.
@@ -437,6 +488,12 @@ mod tests {
         );
         assert_eq!(redirect_target(&base, "/a/b", "c").as_deref(), Ok("/a/c"));
         assert!(redirect_target(&base, "/", "http://10.0.0.9:5000/").is_err());
+    }
+
+    #[test]
+    fn repeat_names_start_with_the_user_itself() {
+        assert_eq!(repeat_names("vm-1", 1), ["vm-1"]);
+        assert_eq!(repeat_names("vm-1", 3), ["vm-1", "vm-1-r2", "vm-1-r3"]);
     }
 
     #[test]

@@ -322,6 +322,62 @@ fn run_three_users_with_records_file_prints_one_summary_line() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// `--repeat N`: each user runs the study's whole scenario N times in a row, as NAME, then
+/// NAME-r2 … NAME-rN (each a new registration), every repetition request for request the study's.
+#[test]
+fn repeat_runs_the_whole_scenario_again_as_new_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = fresh_server();
+    let file = dir.path().join("requests.jsonl");
+    let file_arg = file.to_string_lossy().into_owned();
+    let out = run_ok(
+        &server,
+        &[
+            "--users",
+            "2",
+            "--user",
+            "rp",
+            "--repeat",
+            "3",
+            "--records",
+            &file_arg,
+        ],
+    );
+    let summary: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(summary["requests"], 6 * 164);
+    assert_eq!(summary["errors"], 0);
+    assert_eq!(summary["by_status"]["404"], 6 * 40);
+    assert_eq!(summary["by_status"]["302"], 6 * 62);
+    assert_eq!(summary["by_status"]["200"], 6 * 62);
+    assert_eq!(summary["clients"], 2);
+    assert_eq!(summary["ok"], true);
+    assert_eq!(summary["users"][0]["user"], "rp-1");
+    assert_eq!(summary["users"][0]["requests"], 3 * 164);
+    let recs = parse_records(&std::fs::read(&file).unwrap());
+    assert_eq!(recs.len(), 6 * 164);
+    for u in ["rp-1", "rp-1-r2", "rp-1-r3", "rp-2", "rp-2-r2", "rp-2-r3"] {
+        assert_sequence(&recs, u, false, 2);
+    }
+    // One thread per client: its repetitions follow each other, never overlap.
+    let last_of_first = recs
+        .iter()
+        .filter(|r| r.user == "rp-1")
+        .map(|r| r.start_s)
+        .fold(f64::MIN, f64::max);
+    let first_of_second = recs
+        .iter()
+        .filter(|r| r.user == "rp-1-r2")
+        .map(|r| r.start_s)
+        .fold(f64::MAX, f64::min);
+    assert!(last_of_first < first_of_second);
+    for bad in ["0", "1001", "x"] {
+        load()
+            .args(["run", "--server", "http://127.0.0.1:5000", "--repeat", bad])
+            .assert()
+            .code(2);
+    }
+}
+
 #[test]
 fn a_failed_check_stops_the_user_naming_step_and_request() {
     let server = fresh_server();
