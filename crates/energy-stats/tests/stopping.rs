@@ -6,14 +6,15 @@
 //! N runs must cover the true difference in 92 to 98 % of the experiments, its verdict agree
 //! with it, and its half-width reach the target in most of them.
 //!
-//! The rule restated here is the one of `crates/experiment/src/stopping.rs` (this crate cannot
-//! depend on `experiment`); a unit test there pins the same formula.
+//! The rule is this crate's [`energy_stats::plan::two_stage_runs`], the one
+//! `crates/experiment/src/stopping.rs` decides with.
 #![allow(clippy::unwrap_used)]
 
 use energy_stats::hypothesis::welch;
 use energy_stats::intervals::ratio::{fieller_welch, UNBOUNDED};
-use energy_stats::intervals::t_ppf;
+use energy_stats::intervals::Level;
 use energy_stats::numeric::{np_mean, np_var};
+use energy_stats::plan::two_stage_runs;
 use energy_stats::posthoc::{pairwise, ALPHA};
 
 /// A reproducible generator (SplitMix64) with normal draws (Box–Muller).
@@ -55,16 +56,15 @@ impl Shape {
     }
 }
 
-/// Stein's N for two groups: from the first stage only, at per-pair level `alpha`.
+/// Stein's N for two groups: from the first stage only, at per-pair level `alpha`, capped; a
+/// first stage the rule cannot plan for runs to the cap.
 fn stein_runs(a: &[f64], b: &[f64], target: f64, alpha: f64, cap: usize) -> usize {
-    let n0 = a.len();
-    let t = t_ppf((n0 - 1) as f64, 1.0 - alpha / 2.0);
+    let n0 = a.len() as u32;
     let cv = |x: &[f64]| 100.0 * np_var(x, 1.0).sqrt() / np_mean(x);
-    let ratio = np_mean(b) / np_mean(a);
-    let widest = ratio.max(1.0 / ratio);
-    let one_run = t * widest * (cv(a).powi(2) + cv(b).powi(2)).sqrt();
-    let need = (one_run / target).powi(2);
-    ((need - 1e-9).ceil() as usize).clamp(n0, cap)
+    let level = Level { alpha, pairs: 1 };
+    let cvs = [cv(a), cv(b)];
+    let means = [np_mean(a), np_mean(b)];
+    two_stage_runs(n0, &cvs, &means, level, target).map_or(cap, |n| (n as usize).min(cap))
 }
 
 /// Experiments per case: with 400, a true coverage of 0.95 lands in [0.92, 0.98] with

@@ -12,9 +12,14 @@
 //! reaches the target with high probability (and Stein's own interval, of the first stage's
 //! spread, always); N depends on the spread only, never on the difference, so the final
 //! interval keeps its level (measured: `crates/energy-stats/tests/stopping.rs`).
+//!
+//! The rule itself is energy-stats' ([`energy_stats::plan::two_stage_pairs`]); this module
+//! keeps what the plan file records of it and the progress lines. A pair the rule cannot plan
+//! for (a mean ≤ 0 or a non-finite energy) needs the cap: the experiment runs to `--max-runs`.
 
-use energy_stats::intervals::{t_ppf, Level};
+use energy_stats::intervals::Level;
 use energy_stats::numeric::{np_mean, np_var};
+use energy_stats::plan::{two_stage_pairs, two_stage_t};
 use energy_stats::posthoc::ALPHA;
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +76,9 @@ pub struct PairNeed {
     pub b: String,
     /// The first stage's half-width per run, `t · √V` (percentage points at one run).
     pub half_width_one_run_pct: f64,
-    /// Runs per interpreter for this pair's interval to reach the target.
+    /// Runs per interpreter for this pair's interval to reach the target; the cap
+    /// (`max_runs`, at least n₀) when the pair cannot be planned for (a mean ≤ 0, a
+    /// non-finite energy).
     pub runs_needed: u64,
 }
 
@@ -122,7 +129,10 @@ impl StoppingRule {
             && self.max_runs == other.max_runs
     }
 
-    /// Decides N from the first stage's energies per interpreter (label, energies in joules).
+    /// Decides N from the first stage's energies per interpreter (label, energies in joules),
+    /// by energy-stats' Stein rule ([`two_stage_pairs`]). A pair it cannot plan for (a mean
+    /// ≤ 0, a non-finite energy: `None` there) needs the cap: the experiment runs to
+    /// `--max-runs`.
     pub fn decide(&self, first_stage: &[(String, Vec<f64>)]) -> Decision {
         let n0 = self.first_stage_runs;
         let k = first_stage.len();
@@ -130,9 +140,6 @@ impl StoppingRule {
             alpha: ALPHA,
             pairs: k * k.saturating_sub(1) / 2,
         };
-        let per_pair_alpha = level.per_pair_alpha();
-        let df = n0.saturating_sub(1).max(1);
-        let t = t_ppf(f64::from(df), 1.0 - per_pair_alpha / 2.0);
         let spread: Vec<Spread> = first_stage
             .iter()
             .map(|(label, e)| {
@@ -146,41 +153,32 @@ impl StoppingRule {
                 }
             })
             .collect();
-        let mut pair_needs = Vec::new();
-        for (i, a) in spread.iter().enumerate() {
-            for b in &spread[i + 1..] {
-                let ratio = b.mean_energy_j / a.mean_energy_j;
-                let widest = ratio.max(1.0 / ratio);
-                let one_run = t * widest * (a.cv_pct.powi(2) + b.cv_pct.powi(2)).sqrt();
-                let need = (one_run / self.target_ci_pct).powi(2);
-                // A mean ≤ 0 or a non-finite energy cannot be planned for: run to the cap.
-                let runs_needed = if need.is_finite() && need >= 0.0 {
-                    (need - 1e-9).ceil().max(f64::from(n0)) as u64
-                } else {
-                    u64::from(self.max_runs.max(n0))
-                };
-                pair_needs.push(PairNeed {
-                    a: a.label.clone(),
-                    b: b.label.clone(),
-                    half_width_one_run_pct: one_run,
-                    runs_needed,
-                });
-            }
-        }
+        let cvs: Vec<f64> = spread.iter().map(|s| s.cv_pct).collect();
+        let means: Vec<f64> = spread.iter().map(|s| s.mean_energy_j).collect();
+        let cap = self.max_runs.max(n0);
+        let pair_needs: Vec<PairNeed> =
+            two_stage_pairs(n0, &cvs, &means, level, self.target_ci_pct)
+                .into_iter()
+                .map(|p| PairNeed {
+                    a: spread[p.a].label.clone(),
+                    b: spread[p.b].label.clone(),
+                    half_width_one_run_pct: p.half_width_one_run_pct,
+                    runs_needed: p.runs_needed.unwrap_or(u64::from(cap)),
+                })
+                .collect();
         let runs_needed = pair_needs
             .iter()
             .map(|p| p.runs_needed)
             .max()
             .unwrap_or(u64::from(n0))
             .max(u64::from(n0));
-        let cap = self.max_runs.max(n0);
         let runs = runs_needed.min(u64::from(cap)) as u32;
         Decision {
             alpha: level.alpha,
             pairs: level.pairs,
-            per_pair_alpha,
-            df,
-            t_quantile: t,
+            per_pair_alpha: level.per_pair_alpha(),
+            df: n0.saturating_sub(1).max(1),
+            t_quantile: two_stage_t(n0, level),
             spread,
             pair_needs,
             runs_needed,
@@ -312,6 +310,20 @@ mod tests {
         let widest = three.pair_needs.iter().map(|p| p.runs_needed).max();
         assert_eq!(Some(three.runs_needed), widest);
         assert!(three.runs_needed > two.runs_needed);
+    }
+
+    #[test]
+    fn a_pair_that_cannot_be_planned_runs_to_the_cap() {
+        // Two negative means: energy-stats' rule answers None, and the experiment runs to
+        // the cap rather than planning from a meaningless ratio.
+        let neg = [-99.0, -100.0, -101.0];
+        let d = rule(1.0, 3, 20).decide(&stage(&[("a", &neg), ("b", &neg)]));
+        assert_eq!(d.pair_needs[0].runs_needed, 20);
+        assert_eq!((d.runs_needed, d.runs, d.rounds_added), (20, 20, 17));
+        let zero = [0.0, 0.0, 0.0];
+        let a = [99.0, 100.0, 101.0];
+        let d = rule(1.0, 3, 20).decide(&stage(&[("a", &zero), ("b", &a)]));
+        assert_eq!(d.runs, 20);
     }
 
     #[test]
