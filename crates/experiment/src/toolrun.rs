@@ -2,22 +2,14 @@
 //! stderr passed through line by line with its last line kept (the tools put the cause there,
 //! first), and exactly one SIGINT forwarded on Ctrl-C.
 //!
-//! The tool runs in a process group of its own. Ctrl-C in a terminal (or a signal to make's
-//! whole group) therefore reaches the experiment only, which forwards it once: a tool that got
-//! the signal twice (directly and forwarded) would take the second as "stop at once" and exit
-//! before cleaning up, and otii-capture would leave its recording running on the meter.
+//! The tool runs in a process group of its own, so Ctrl-C reaches the experiment only, which
+//! forwards it once (why: [`procs::ForegroundOptions::own_group`]). The running is
+//! [`procs::run_foreground_with`]'s; this module reads what the tool left.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread;
-use std::time::Duration;
+use std::io;
+use std::process::{Command, ExitStatus};
 
-use procs::{signal_process, Interrupt, Signal};
-
-/// The exit status of a tool that found the meter, the server or the network away
-/// ([`procs::Exit::Unavailable`], sysexits' `EX_TEMPFAIL`).
-pub(crate) const UNAVAILABLE: i32 = 75;
+use procs::{run_foreground_with, Exit, ForegroundOptions, Interrupt};
 
 /// What a tool run left.
 #[derive(Debug)]
@@ -31,9 +23,10 @@ pub(crate) struct ToolRun {
 }
 
 impl ToolRun {
-    /// Whether it exited 75: something outside the run was away.
+    /// Whether it exited 75 ([`Exit::Unavailable`], sysexits' `EX_TEMPFAIL`): the meter, the
+    /// server or the network was away.
     pub fn unavailable(&self) -> bool {
-        self.status.code() == Some(UNAVAILABLE)
+        self.status.code() == Some(i32::from(Exit::Unavailable.code()))
     }
 
     /// The cause to quote: its last stderr line, else its exit status.
@@ -47,51 +40,16 @@ impl ToolRun {
 
 /// Runs `cmd` to its end (stdin `/dev/null`) in its own process group; forwards one SIGINT
 /// once `interrupt` is set.
-pub(crate) fn run_tool(mut cmd: Command, interrupt: &Interrupt) -> io::Result<ToolRun> {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("starting {program}: {e}")))?;
-    let (Some(mut out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(io::Error::other(format!("{program}: no pipes")));
+pub(crate) fn run_tool(cmd: Command, interrupt: &Interrupt) -> io::Result<ToolRun> {
+    let options = ForegroundOptions {
+        own_group: true,
+        keep_last_stderr: true,
     };
-    let stdout = thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let stderr = thread::spawn(move || {
-        let mut last = None;
-        let mut echo = io::stderr();
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = writeln!(echo, "{line}");
-            if !line.trim().is_empty() {
-                last = Some(line);
-            }
-        }
-        last
-    });
-    let mut signalled = false;
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        if interrupt.is_set() && !signalled {
-            let _ = signal_process(child.id(), Signal::Interrupt);
-            signalled = true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let last_err = stderr.join().unwrap_or_default().map(|l| strip_prefix(&l));
+    let done = run_foreground_with(cmd, interrupt, options)?;
     Ok(ToolRun {
-        status,
-        stdout,
-        last_err,
+        status: done.status,
+        stdout: done.stdout,
+        last_err: done.last_stderr.map(|l| strip_prefix(&l)),
     })
 }
 
@@ -105,6 +63,9 @@ fn strip_prefix(line: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::thread;
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -17,7 +17,8 @@
 //! - `child.rs`: [`OwnedChild`], a child in its own process group, stopped on drop;
 //!   [`signal_process`], [`signal_group`] (rustix underneath; nothing else signals).
 //! - `foreground.rs`: [`run_foreground`], a short-lived tool run to its end, stdout collected,
-//!   Ctrl-C forwarded.
+//!   Ctrl-C forwarded once; [`run_foreground_with`] and [`ForegroundOptions`] for a process
+//!   group of its own and its last stderr line kept.
 //! - `ready.rs`: [`wait_for`], [`wait_http`]: until a child serves, with a deadline, the child
 //!   checked alive, an error quoting its log; [`http_status`], one plain `GET`.
 //! - `port.rs`: [`free_port`] on 127.0.0.1.
@@ -34,7 +35,7 @@ mod ready;
 
 pub use child::{signal_group, signal_process, OwnedChild, Signal, STOP_GRACE};
 pub use exit::{main, Exit, Unavailable, UsageError};
-pub use foreground::{run_foreground, Finished};
+pub use foreground::{run_foreground, run_foreground_with, Finished, ForegroundOptions};
 pub use interrupt::Interrupt;
 pub use minitwit::{
     gunicorn_argv, MiniTwit, MiniTwitError, MiniTwitLaunch, GUNICORN_CONF, TIMEOUT_VAR, WORKERS_VAR,
