@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use energy_stats::input::{read_csv_table, read_inputs, ReadOptions};
 use energy_stats::trace::{parse_trace, parse_xz_trace};
 use proptest::prelude::*;
+use testkit::mutate::{apply, edits, Edit};
 
 const TRACE: &str = ",MAIN_CURRENT,MAIN_VOLTAGE,MAIN_POWER\n\
     0,0.2266,4.9981,1.1333\n1,0.3400,5.0016,1.7003\n2,0.2571,5.0000,1.2858\n\
@@ -53,73 +54,27 @@ const PLAIN_CSV: &str =
     "run,label,power_avg_w,duration_s,status\n\n1,\"3.12, \"\"jit\"\"\",1.5,100,ok\n\
     2,3.12,1.6,101,warmup\r\n3, 3.8 ,1.4,99,failed\n";
 
-/// One change to a valid file.
-#[derive(Debug, Clone)]
-enum Edit {
-    /// XOR the byte at this position (modulo the length) with a non-zero mask.
-    Flip(usize, u8),
-    /// Cut the file at this position (modulo the length + 1).
-    Truncate(usize),
-    /// Insert these bytes at this position (modulo the length + 1).
-    Insert(usize, Vec<u8>),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![
-        (any::<usize>(), 1u8..).prop_map(|(i, m)| Edit::Flip(i, m)),
-        any::<usize>().prop_map(Edit::Truncate),
-        (
-            any::<usize>(),
-            prop_oneof![
-                proptest::collection::vec(any::<u8>(), 1..6),
-                proptest::sample::select(vec![
-                    b"\n".to_vec(),
-                    b"\r".to_vec(),
-                    b"\"".to_vec(),
-                    b",".to_vec(),
-                    b"{".to_vec(),
-                    b"}".to_vec(),
-                    b"null".to_vec(),
-                    b"inf".to_vec(),
-                    b"NaN".to_vec(),
-                    b"-".to_vec(),
-                    b"1e308".to_vec(),
-                    b"9e307".to_vec(),
-                    b"\xff".to_vec(),
-                    b"\0".to_vec(),
-                    br"\r".to_vec(),
-                    b"Scenario took ".to_vec(),
-                    b"MAIN_POWER: ".to_vec(),
-                    br#""schema":"run/1","#.to_vec(),
-                ]),
-            ]
-        )
-            .prop_map(|(i, b)| Edit::Insert(i, b)),
-    ]
-}
-
-fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    proptest::collection::vec(edit(), 1..4)
-}
-
-fn apply(valid: &[u8], edits: &[Edit]) -> Vec<u8> {
-    let mut b = valid.to_vec();
-    for e in edits {
-        match e {
-            Edit::Flip(i, m) if !b.is_empty() => {
-                let i = i % b.len();
-                b[i] ^= m;
-            }
-            Edit::Flip(..) => {}
-            Edit::Truncate(i) => b.truncate(i % (b.len() + 1)),
-            Edit::Insert(i, bytes) => {
-                let i = i % (b.len() + 1);
-                b.splice(i..i, bytes.iter().copied());
-            }
-        }
-    }
-    b
-}
+/// Insertions likely to confuse the parser of traces, logs, JSON Lines and CSV tables (see [`testkit::mutate`]).
+const TOKENS: &[&[u8]] = &[
+    b"\n",
+    b"\r",
+    b"\"",
+    b",",
+    b"{",
+    b"}",
+    b"null",
+    b"inf",
+    b"NaN",
+    b"-",
+    b"1e308",
+    b"9e307",
+    b"\xff",
+    b"\0",
+    br"\r",
+    b"Scenario took ",
+    b"MAIN_POWER: ",
+    br#""schema":"run/1","#,
+];
 
 /// Lines of `bytes` as an editor counts them (a last line without `\n` counts).
 fn lines(bytes: &[u8]) -> usize {
@@ -317,7 +272,7 @@ fn every_cut_of_the_xz_stream_is_an_error_naming_a_byte() {
 
 proptest! {
     #[test]
-    fn mutated_csv_traces_never_panic_and_errors_name_file_and_line(edits in edits()) {
+    fn mutated_csv_traces_never_panic_and_errors_name_file_and_line(edits in edits(TOKENS)) {
         check_trace_text(&apply(TRACE.as_bytes(), &edits))?;
     }
 
@@ -328,7 +283,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_xz_traces_never_panic_and_errors_name_file_and_byte(edits in edits()) {
+    fn mutated_xz_traces_never_panic_and_errors_name_file_and_byte(edits in edits(TOKENS)) {
         let bytes = apply(trace_xz(), &edits);
         let read = check_trace_xz(&bytes)?;
         // A stream cut short never reads as a shorter trace.
@@ -338,7 +293,7 @@ proptest! {
     }
 
     #[test]
-    fn xz_of_a_mutated_trace_errors_name_a_line(edits in edits()) {
+    fn xz_of_a_mutated_trace_errors_name_a_line(edits in edits(TOKENS)) {
         let text = apply(TRACE.as_bytes(), &edits);
         let plain = parse_trace(&text[..], Path::new("t.csv"));
         let packed = parse_xz_trace(&xz(&text)[..], Path::new("t.csv"));
@@ -361,7 +316,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_logs_never_panic_and_errors_name_file_and_line(edits in edits()) {
+    fn mutated_logs_never_panic_and_errors_name_file_and_line(edits in edits(TOKENS)) {
         let t = case_dir();
         let bytes = apply(LOG.as_bytes(), &edits);
         check_input(&write(t.path(), "log.txt", &bytes), &bytes)?;
@@ -374,7 +329,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_jsonl_tables_never_panic_and_errors_name_file_and_line(edits in edits()) {
+    fn mutated_jsonl_tables_never_panic_and_errors_name_file_and_line(edits in edits(TOKENS)) {
         let t = case_dir();
         let bytes = apply(JSONL.as_bytes(), &edits);
         // Given as a file, and as a group folder's runs.jsonl (read as a stream).
@@ -392,7 +347,7 @@ proptest! {
 
     #[test]
     fn mutated_csv_tables_never_panic_and_errors_name_file_and_line(
-        edits in edits(),
+        edits in edits(TOKENS),
         rows in any::<bool>(),
     ) {
         let t = case_dir();

@@ -16,6 +16,8 @@
 //! - [`http_get`]: one plain HTTP/1.1 `GET` without redirects, for quick assertions.
 //! - [`SmallDisk`]: a small tmpfs to fill, for full-disk tests (needs root; skipped with a
 //!   `SKIPPED:` line otherwise).
+//! - [`mutate`]: byte mutations of a valid file ([`mutate::edits`], a proptest strategy, and
+//!   [`mutate::apply`]) for the property tests that feed every reader damaged input.
 //! - [`Testbed`]: a LAN of network namespaces with a real sshd per host and a controller
 //!   namespace to run the tools in, torn down on drop (needs root).
 //!
@@ -30,12 +32,14 @@
 //! - `minitwit.rs`: [`MiniTwit`] and its builder, over [`procs::MiniTwit`].
 //! - `http.rs`: [`http_get`].
 //! - `disk.rs`: [`SmallDisk`].
+//! - `mutate.rs`: [`mutate::Edit`], [`mutate::edits`], [`mutate::apply`].
 //! - `netns.rs`: [`Testbed`], [`Host`].
 
 mod disk;
 mod env;
 mod http;
 mod minitwit;
+pub mod mutate;
 pub mod netns;
 
 pub use disk::SmallDisk;
