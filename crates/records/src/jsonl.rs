@@ -19,14 +19,17 @@ pub enum RecordError {
         err: io::Error,
     },
     /// A line is not a JSON object of the expected record type.
-    #[error("{source_name}:{line}: not a valid record: {err}")]
+    ///
+    /// serde quotes a bad value as decoded (a `\r` escaped in the JSON is a raw carriage return
+    /// in its message), so the message is shown through [`one_line`]; and `err` is not the
+    /// error's source, or an error chain would print the raw message again after it.
+    #[error("{source_name}:{line}: not a valid record: {}", one_line(&.err.to_string()))]
     Parse {
         /// File name, or `-` for stdin.
         source_name: String,
         /// 1-based line number.
         line: u64,
         /// What serde said.
-        #[source]
         err: serde_json::Error,
     },
     /// A line carries a `schema` tag of another type or version.
@@ -182,7 +185,46 @@ impl<R, T: Versioned> JsonLinesReader<R, T> {
     }
 }
 
+/// `text` with its control characters (a line break, a carriage return) escaped as Rust
+/// escapes them (`\n`, `\r`), so a message quoting a bad value stays one line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn schema_tag(text: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     value.get("schema")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{error_chain, RunRecord};
+
+    #[test]
+    fn a_bad_value_with_an_escaped_line_break_stays_one_line() {
+        for (row, quoted) in [
+            (r#"{"schema":"run/1","status":"o\rk"}"#, "o\\rk"),
+            (r#"{"schema":"run/1","status":"o\nk"}"#, "o\\nk"),
+        ] {
+            let Some(Err(e)) = read_jsonl::<_, RunRecord>(row.as_bytes(), "runs.jsonl").next()
+            else {
+                panic!("{row} read as a record");
+            };
+            let text = error_chain(&e);
+            assert!(
+                text.starts_with("runs.jsonl:1: not a valid record: ") && text.contains(quoted),
+                "{text}"
+            );
+            assert!(!text.contains(['\r', '\n']), "{text:?}");
+        }
+    }
 }

@@ -21,7 +21,8 @@
 //! - `request.rs`: [`RequestRecord`].
 //! - `load.rs`: [`LoadLine`] (with [`Latency`], [`UserResult`], [`AgentResult`]) and the
 //!   lenient [`LoadReading`] of any load command's line.
-//! - `jsonl.rs`: [`JsonLinesWriter`] and [`read_jsonl`] / [`JsonLinesReader`] with line-numbered errors.
+//! - `jsonl.rs`: [`JsonLinesWriter`] and [`read_jsonl`] / [`JsonLinesReader`] with line-numbered
+//!   one-line errors ([`one_line`] escapes the control characters of a quoted bad value).
 //! - `atomic.rs`: [`AtomicFile`], write-then-rename so an interrupted run never leaves a file
 //!   that looks complete.
 //! - `pipe.rs`: [`is_broken_pipe`], so `tool | head` ends quietly.
@@ -44,7 +45,7 @@ mod run;
 
 pub use atomic::AtomicFile;
 pub use chain::error_chain;
-pub use jsonl::{read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
+pub use jsonl::{one_line, read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
 pub use layout::{group_folder, group_label, is_trace_file, trace_path, GroupDir, ResultsDir};
 pub use load::{AgentResult, Latency, LoadLine, LoadReading, UserResult, LOAD_SCHEMA};
 pub use pipe::is_broken_pipe;
