@@ -241,19 +241,9 @@ fn line_at(text: &str, byte: u64) -> usize {
         + 1
 }
 
-/// `text` with its control characters (a line break inside a quoted cell, a carriage return)
-/// escaped, so a message quoting a bad value stays one line.
-pub(crate) fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+/// `text` with its control characters escaped, so a message quoting a bad value stays one line
+/// (the records crate's rule, shared by every reader).
+pub(crate) use records::one_line;
 
 fn csv_error(text: &str, name: &str, e: &csv::Error) -> InputError {
     let line = e.position().map_or(1, |p| line_at(text, p.byte()));
