@@ -217,10 +217,10 @@ otii-sim: | $(STAMPS)/apt.stamp
 # The demo's defaults are chosen so that its numbers hold from one demo to the next on a 2-core
 # machine (docs/method.md, "The demo's power model" and "The demo's noise"): one run is the
 # study's scenario REPEAT times in a row per client (minitwit-load run --repeat; ~4.5 s instead
-# of ~1 s), blocked order (a server start costs WARMUP discarded runs, which PyPy's JIT needs),
-# no cool-down (the modelled energy follows CPU work, not the seconds around it), a short
-# baseline and 1 kHz samples (the model's load is sampled at 200 Hz; 10 kHz only slows the
-# download). About 50 s per interpreter on a quiet 2-core machine, 7 minutes for eight.
+# of ~1 s), shuffled order with one warm-up run per server start (the spread between server
+# processes lands inside every interpreter's runs), no cool-down (the modelled energy follows
+# CPU work, not the seconds around it), a short baseline and 1 kHz samples (the model's load is
+# sampled at 200 Hz; 10 kHz only slows the download).
 INTERPRETERS ?= $(shell $(BIN)/experiment interpreters --format labels $(if $(QUICK),--quick))
 ORDER    ?= shuffled
 SEED     ?= 1
@@ -233,10 +233,6 @@ TARGET_CI ?=
 PATIENCE ?= 30m
 DEMO     := data/demo
 demo: RUNS ?= 5
-# (ORDER and WARMUP have global defaults for `make experiment`: the demo's own are set here;
-# a value given on the command line wins over both.)
-demo: ORDER = $(if $(filter command line,$(origin ORDER)),$(ORDER),blocked)
-demo: WARMUP = $(if $(filter command line,$(origin WARMUP)),$(WARMUP),4)
 demo: REPEAT ?= 4
 demo: COOLDOWN ?= 0
 demo: BASELINE ?= 1
