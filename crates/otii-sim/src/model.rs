@@ -1,8 +1,9 @@
 //! Power models: how the simulated Arc's samples are made.
 //!
-//! Nothing here is measured. A recording's samples are a pure function of its *load*
-//! (a number in `[0, 1]` over time) and a seed, evaluated lazily when a client asks for them,
-//! so a 150 s recording at 50 kHz costs no memory beyond its load timeline.
+//! Nothing here is measured. A recording's samples are a pure function of its *load* (a number
+//! ≥ 0 over time: in `[0, 1]` for the synthetic model, CPUs used ÷ `busy_cpus` for the cpu
+//! model) and a seed, evaluated lazily when a client asks for them, so a 150 s recording at
+//! 50 kHz costs no memory beyond its load timeline.
 //!
 //! Per sample `i` at `t = i / rate`, the power `P*` is one of two laws:
 //!
