@@ -53,10 +53,12 @@ pub struct Cli {
     /// cpu model: this many CPUs fully used by the tree count as full load.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     busy_cpus: f64,
-    /// Power at zero load, W (the study's Raspberry Pi: about 1.13 W).
+    /// synthetic model: power at zero load, W (the study's Raspberry Pi: about 1.13 W). The cpu
+    /// model has no idle draw: its energy is --busy-w joules per CPU-second of the tree.
     #[arg(long, value_name = "W", default_value_t = 1.13)]
     idle_w: f64,
-    /// Power at full load, W (the study's Raspberry Pi: about 1.7 W).
+    /// Power at full load, W (the study's Raspberry Pi: about 1.7 W): per busy CPU for the cpu
+    /// model.
     #[arg(long, value_name = "W", default_value_t = 1.70)]
     busy_w: f64,
     /// Main output voltage, V.
