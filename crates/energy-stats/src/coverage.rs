@@ -1,52 +1,12 @@
 //! (tests only) Coverage by simulation: tables of two groups with a known difference, normal
 //! or skewed (lognormal), at the sizes energy studies use, from a fixed seed.
 
-/// A reproducible generator (SplitMix64) with normal draws (Box–Muller).
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    pub(crate) fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
-/// The shape of the simulated energies.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Shape {
-    /// Normal with this coefficient of variation.
-    Normal(f64),
-    /// Lognormal with this σ of the logarithm (skewed to the right).
-    LogNormal(f64),
-}
+use crate::simulate::{Rng, Shape};
 
 /// One simulated table: `n` runs of a (mean 100) and of b (mean 100 · `ratio`), b a scaled
 /// copy of a's distribution, so the ratio of means and of medians is `ratio` in both shapes.
 pub(crate) fn table(rng: &mut Rng, shape: Shape, n: usize, ratio: f64) -> (Vec<f64>, Vec<f64>) {
-    let mut draw = |scale: f64| -> Vec<f64> {
-        (0..n)
-            .map(|_| match shape {
-                Shape::Normal(cv) => scale * 100.0 * (1.0 + cv * rng.normal()),
-                Shape::LogNormal(s) => {
-                    // Mean 100·scale: exp(μ + σ²/2) = 100·scale.
-                    scale * 100.0 * (s * rng.normal() - s * s / 2.0).exp()
-                }
-            })
-            .collect()
-    };
+    let mut draw = |scale: f64| -> Vec<f64> { (0..n).map(|_| shape.draw(rng, scale)).collect() };
     let a = draw(1.0);
     let b = draw(ratio);
     (a, b)

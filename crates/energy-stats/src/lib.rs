@@ -33,6 +33,8 @@
 //! - `figures.rs`: the figures a dataset gives, as named SVG documents.
 //! - `plot.rs`: the drawing (plotters' SVG) and the figure files (SVG, PNG).
 //! - `golden.rs` (tests only): the SciPy-parity fixtures, to 1e-9.
+//! - `simulate.rs`: [`simulate::Rng`], [`simulate::Shape`]: simulated energies with a known
+//!   answer, for the coverage tests (here and in `tests/stopping.rs`).
 //! - `coverage.rs` (tests only): simulated tables; every interval's coverage, every verdict.
 //!
 //! `main.rs` parses with clap (`cli.rs`) and ends in [`procs::main`].
@@ -53,6 +55,7 @@ pub mod plot;
 pub mod posthoc;
 pub mod report;
 pub mod runs;
+pub mod simulate;
 pub mod special;
 pub mod table;
 pub mod trace;

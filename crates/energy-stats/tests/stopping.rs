@@ -16,45 +16,7 @@ use energy_stats::intervals::Level;
 use energy_stats::numeric::{np_mean, np_var};
 use energy_stats::plan::two_stage_runs;
 use energy_stats::posthoc::{pairwise, ALPHA};
-
-/// A reproducible generator (SplitMix64) with normal draws (Box–Muller).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
-/// The shape of the simulated energies.
-#[derive(Debug, Clone, Copy)]
-enum Shape {
-    /// Normal with this coefficient of variation.
-    Normal(f64),
-    /// Lognormal with this σ of the logarithm (skewed to the right).
-    LogNormal(f64),
-}
-
-impl Shape {
-    /// One run of a group whose mean energy is `100 · scale`.
-    fn draw(self, rng: &mut Rng, scale: f64) -> f64 {
-        match self {
-            Shape::Normal(cv) => scale * 100.0 * (1.0 + cv * rng.normal()),
-            Shape::LogNormal(s) => scale * 100.0 * (s * rng.normal() - s * s / 2.0).exp(),
-        }
-    }
-}
+use energy_stats::simulate::{Rng, Shape};
 
 /// Stein's N for two groups: from the first stage only, at per-pair level `alpha`, capped; a
 /// first stage the rule cannot plan for runs to the cap.
@@ -85,7 +47,7 @@ fn the_two_stage_rule_keeps_the_level_and_reaches_the_target() {
     // Targets that make the second stage a real one (N well above n₀ on average).
     for (shape, target) in [(Shape::Normal(0.05), 4.0), (Shape::LogNormal(0.25), 20.0)] {
         for n0 in [3usize, 5, 10] {
-            let mut rng = Rng(20_261_205 + n0 as u64);
+            let mut rng = Rng::new(20_261_205 + n0 as u64);
             let (mut cover, mut reached, mut capped, mut total_n, mut verdicts) = (0, 0, 0, 0, 0);
             for i in 0..EXPERIMENTS {
                 let mut a: Vec<f64> = (0..n0).map(|_| shape.draw(&mut rng, 1.0)).collect();
