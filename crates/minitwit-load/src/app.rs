@@ -1,7 +1,6 @@
 //! The commands behind the command line: a validated [`Config`] per subcommand, and [`run`],
 //! which carries one out and says which documented exit it earned.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -240,13 +239,9 @@ fn print_load_line(line: &LoadLine) -> anyhow::Result<()> {
 /// Where `run` writes its records.
 enum Sink {
     Stdout(JsonLinesWriter<io::Stdout>),
+    /// A file, written atomically (a device or pipe such as /dev/null: in place, by
+    /// `AtomicFile` itself).
     Atomic(JsonLinesWriter<AtomicFile>),
-    /// A device or pipe (e.g. /dev/null), written in place: renaming over it would be wrong.
-    Plain(JsonLinesWriter<BufWriter<File>>),
-}
-
-fn is_special(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
 /// `run`: the request records to stdout, or to `records` with the load line on stdout.
@@ -257,9 +252,6 @@ fn run_load(
 ) -> anyhow::Result<Exit> {
     let mut sink = match records {
         None => Sink::Stdout(JsonLinesWriter::new(io::stdout())),
-        Some(p) if is_special(p) => Sink::Plain(JsonLinesWriter::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot open {}", p.display()))?,
-        ))),
         Some(p) => Sink::Atomic(JsonLinesWriter::new(
             AtomicFile::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
@@ -271,7 +263,6 @@ fn run_load(
         |r| match &mut sink {
             Sink::Stdout(w) => w.write(r),
             Sink::Atomic(w) => w.write(r),
-            Sink::Plain(w) => w.write(r),
         },
         |done, total| progress.update(done, total),
     );
@@ -280,11 +271,6 @@ fn run_load(
     let line = result.with_context(|| format!("run {} ({name})", load.run_id))?;
     match sink {
         Sink::Stdout(_) => {}
-        Sink::Plain(w) => {
-            w.into_inner()
-                .flush()
-                .with_context(|| format!("writing {name}"))?;
-        }
         Sink::Atomic(w) => {
             let file = w.into_inner();
             if line.interrupted {
