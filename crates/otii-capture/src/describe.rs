@@ -149,6 +149,10 @@ pub fn run_record(f: RunFacts<'_>) -> RunRecord {
         },
         reason: failure,
         load: f.load,
+        session: None,
+        load_start_s: None,
+        load_end_s: None,
+        meter_clock: None,
     }
 }
 

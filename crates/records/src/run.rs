@@ -87,6 +87,34 @@ pub struct RunRecord {
     /// What the load did during the run, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<LoadSummary>,
+    /// The recording session this run belongs to, as the experiment's plan names it (`s1`,
+    /// `s2`, …): one sitting of the machine, with its date, interpreters and order in the plan.
+    /// `None` for runs recorded by a tool alone or before sessions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// When the load command was started, in seconds from the recording's first sample (the
+    /// recording's own timeline); request records' `start_s` count from this moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_start_s: Option<f64>,
+    /// When the load command ended, in seconds from the recording's first sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_end_s: Option<f64>,
+    /// The load's start and end on the meter's own clock, when the meter keeps user logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meter_clock: Option<MeterClock>,
+}
+
+/// The load's start and end as the meter's own clock saw them (entries appended to an Otii
+/// user log around the load command), and how far that clock is from the controller's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeterClock {
+    /// The load's start on the meter's timeline, seconds from the recording's first sample.
+    pub load_start_s: f64,
+    /// The load's end on the meter's timeline, seconds from the recording's first sample.
+    pub load_end_s: f64,
+    /// Meter's start minus the controller's `load_start_s`, in seconds: add it to a controller
+    /// time to get the meter's.
+    pub offset_s: f64,
 }
 
 /// Whole-recording statistics as the meter itself reported them (Otii
@@ -181,7 +209,18 @@ impl Versioned for RunRecord {
             ("energy_j", Some(self.energy_j)),
             ("trace_energy_j", Some(self.trace_energy_j)),
             ("meter_energy_j", self.meter_energy_j),
+            ("load_start_s", self.load_start_s),
+            ("load_end_s", self.load_end_s),
         ])
+        .or_else(|| {
+            self.meter_clock.and_then(|c| {
+                crate::first_non_finite([
+                    ("meter_clock.load_start_s", Some(c.load_start_s)),
+                    ("meter_clock.load_end_s", Some(c.load_end_s)),
+                    ("meter_clock.offset_s", Some(c.offset_s)),
+                ])
+            })
+        })
         .or_else(|| {
             self.meter_stats
                 .as_ref()

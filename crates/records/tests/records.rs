@@ -47,6 +47,14 @@ fn run_record() -> RunRecord {
             ]),
             clients: Some(3),
         }),
+        session: Some("s1".into()),
+        load_start_s: Some(0.25),
+        load_end_s: Some(140.373456),
+        meter_clock: Some(MeterClock {
+            load_start_s: 0.2502,
+            load_end_s: 140.3736,
+            offset_s: 0.0002,
+        }),
     }
 }
 
