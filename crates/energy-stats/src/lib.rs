@@ -9,18 +9,15 @@
 //! pairs), how many runs a difference needs, run-order diagnostics and the study's figures.
 //!
 //! # Layout
-//! - `numeric.rs`: NumPy-order sums, variances, quantiles and ranks.
-//! - `special.rs`: normal, F, χ² and t tail functions that stay exact in the far tail.
+//! - `numeric`, `special`, `intervals`, `plan`: re-exported from the `stats` crate (NumPy-order
+//!   moments, tail functions, intervals at one level, run planning and Stein's rule), which
+//!   `experiment` uses without this crate's dependencies.
 //! - `hypothesis/`: the tests, reproducing SciPy 1.17.1 (normality, across groups, two-sample).
 //! - `describe.rs`: pandas' `describe()`.
 //! - `tukey.rs`: Tukey's HSD p-values (the studentized range distribution).
 //! - `hypothesis/kendall.rs` gives Kendall's τ for the study's ordering.
-//! - `intervals/`: Fieller–Welch, Hodges–Lehmann and noncentral-t intervals, the noncentral t
-//!   and the t-test's power (statsmodels' `TTestIndPower`).
 //! - `posthoc.rs`: pairwise comparisons: intervals at one simultaneous level, effect sizes,
 //!   Welch/Mann–Whitney with Holm, verdicts read off the intervals.
-//! - `plan.rs`: how many runs per group a difference or an interval width needs, and Stein's
-//!   two-stage rule ([`plan::two_stage_runs`]).
 //! - `dataset.rs`: the runs, groups and dataset the analysis works on.
 //! - `input.rs`: the inputs (group folders through [`records::GroupDir`], files, stdin) → groups.
 //! - `table.rs`: run tables as JSON Lines (run records, `runs` rows) or CSV (`csv` crate).
@@ -39,6 +36,8 @@
 //!
 //! `main.rs` parses with clap (`cli.rs`) and ends in [`procs::main`].
 
+pub use stats::{intervals, numeric, plan, special};
+
 pub mod app;
 pub mod cache;
 pub mod dataset;
@@ -46,17 +45,13 @@ pub mod describe;
 pub mod figures;
 pub mod hypothesis;
 pub mod input;
-pub mod intervals;
 pub mod loader;
 pub mod logtxt;
-pub mod numeric;
-pub mod plan;
 pub mod plot;
 pub mod posthoc;
 pub mod report;
 pub mod runs;
 pub mod simulate;
-pub mod special;
 pub mod table;
 pub mod trace;
 pub mod tukey;

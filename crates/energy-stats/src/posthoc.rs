@@ -16,8 +16,8 @@ use crate::intervals::ratio::{fieller_welch, hodges_lehmann, PctInterval, UNBOUN
 use crate::intervals::Level;
 use crate::numeric::{finite, np_mean, quantile_sorted, sorted};
 
-/// The family-wise α of the comparisons: 95 % simultaneous intervals.
-pub const ALPHA: f64 = 0.05;
+/// The family-wise α of the comparisons: 95 % simultaneous intervals (defined in `stats`).
+pub use crate::intervals::ALPHA;
 
 /// How the comparisons were made: written once in the report.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -380,5 +380,24 @@ mod tests {
     fn too_few_runs_is_said_so() {
         let p = pairwise(&[("a", &[1.0][..]), ("b", &[2.0][..])], "energy");
         assert!(p[0].verdict.contains("not computable"));
+    }
+
+    // Fieller's interval (crate `stats`) against Welch's test (here): one level, one verdict.
+    #[test]
+    fn fieller_contains_one_exactly_when_welch_does_not_reject() {
+        let a = [100.0, 103.0, 98.0, 101.0];
+        for shift in [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 10.0] {
+            let b: Vec<f64> = a.iter().map(|v| v + shift + (v - 100.0) * 0.3).collect();
+            let ci = fieller_welch(&a, &b, 0.05).unwrap();
+            let (w, _) = welch(&a, &b).unwrap();
+            assert_eq!(
+                ci.excludes_zero(),
+                w.pvalue < 0.05,
+                "{shift}: {ci:?} p={}",
+                w.pvalue
+            );
+            let est = 100.0 * (np_mean(&b) / np_mean(&a) - 1.0);
+            assert!(ci.low < est && est < ci.high);
+        }
     }
 }

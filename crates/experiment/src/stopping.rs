@@ -13,15 +13,16 @@
 //! spread, always); N depends on the spread only, never on the difference, so the final
 //! interval keeps its level (measured: `crates/energy-stats/tests/stopping.rs`).
 //!
-//! The rule itself is energy-stats' ([`energy_stats::plan::two_stage_pairs`]); this module
+//! The rule itself is the `stats` crate's, the one energy-stats' report uses
+//! ([`stats::plan::two_stage_pairs`]); this module
 //! keeps what the plan file records of it and the progress lines. A pair the rule cannot plan
 //! for (a mean ≤ 0 or a non-finite energy) needs the cap: the experiment runs to `--max-runs`.
 
-use energy_stats::intervals::Level;
-use energy_stats::numeric::{np_mean, np_var};
-use energy_stats::plan::{two_stage_pairs, two_stage_t};
-use energy_stats::posthoc::ALPHA;
 use serde::{Deserialize, Serialize};
+use stats::intervals::Level;
+use stats::intervals::ALPHA;
+use stats::numeric::{np_mean, np_var};
+use stats::plan::{two_stage_pairs, two_stage_t};
 
 /// The `rule` tag of a plan's stopping rule.
 pub const STEIN: &str = "stein-two-stage";
@@ -130,7 +131,7 @@ impl StoppingRule {
     }
 
     /// Decides N from the first stage's energies per interpreter (label, energies in joules),
-    /// by energy-stats' Stein rule ([`two_stage_pairs`]). A pair it cannot plan for (a mean
+    /// by the `stats` crate's Stein rule ([`two_stage_pairs`]). A pair it cannot plan for (a mean
     /// ≤ 0, a non-finite energy: `None` there) needs the cap: the experiment runs to
     /// `--max-runs`.
     pub fn decide(&self, first_stage: &[(String, Vec<f64>)]) -> Decision {
@@ -314,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_pair_that_cannot_be_planned_runs_to_the_cap() {
-        // Two negative means: energy-stats' rule answers None, and the experiment runs to
+        // Two negative means: the `stats` rule answers None, and the experiment runs to
         // the cap rather than planning from a meaningless ratio.
         let neg = [-99.0, -100.0, -101.0];
         let d = rule(1.0, 3, 20).decide(&stage(&[("a", &neg), ("b", &neg)]));

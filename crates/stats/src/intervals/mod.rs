@@ -3,7 +3,7 @@
 //! (Bonferroni), so the verdict read off an interval agrees with it by construction.
 //!
 //! # Layout
-//! - `mod.rs`: [`Level`], Student's t cdf and quantile, and a bracketing root finder.
+//! - `mod.rs`: [`ALPHA`], [`Level`], Student's t cdf and quantile, and a bracketing root finder.
 //! - `nct.rs`: the noncentral t distribution ([`nct::cdf`]) and the power of Welch/Student
 //!   tests, equal to SciPy's `nct` and statsmodels' `TTestIndPower`.
 //! - `ratio.rs`: the % difference of means (Fieller's interval with Welch's degrees of freedom)
@@ -16,6 +16,9 @@ pub mod nct;
 pub mod ratio;
 
 use statrs::function::beta::beta_reg;
+
+/// The family-wise α of a report's comparisons: 95 % simultaneous intervals.
+pub const ALPHA: f64 = 0.05;
 
 /// The family-wise level of a report's intervals and verdicts.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

@@ -256,24 +256,6 @@ mod tests {
     }
 
     #[test]
-    fn fieller_contains_one_exactly_when_welch_does_not_reject() {
-        let a = [100.0, 103.0, 98.0, 101.0];
-        for shift in [0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 10.0] {
-            let b: Vec<f64> = a.iter().map(|v| v + shift + (v - 100.0) * 0.3).collect();
-            let ci = fieller_welch(&a, &b, 0.05).unwrap();
-            let (w, _) = crate::hypothesis::welch(&a, &b).unwrap();
-            assert_eq!(
-                ci.excludes_zero(),
-                w.pvalue < 0.05,
-                "{shift}: {ci:?} p={}",
-                w.pvalue
-            );
-            let est = 100.0 * (np_mean(&b) / np_mean(&a) - 1.0);
-            assert!(ci.low < est && est < ci.high);
-        }
-    }
-
-    #[test]
     fn a_reference_indistinguishable_from_zero_has_no_interval() {
         let a = [0.1, 5.0, -3.0];
         let b = [1.0, 2.0, 3.0];

@@ -12,9 +12,8 @@
 
 use std::fmt::Write as _;
 
-use crate::intervals::{nct, t_ppf, Level};
+use crate::intervals::{nct, t_ppf, Level, ALPHA};
 use crate::numeric::{np_mean, np_var};
-use crate::posthoc::ALPHA;
 
 /// What to plan for.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
