@@ -119,6 +119,8 @@ commands! {
     ProjectClose = "project_close",
     /// Crops the project's data.
     ProjectCropData = "project_crop_data",
+    /// Creates a user log in the project (Otii 3.6+).
+    ProjectCreateUserLog = "project_create_user_log",
     /// Number of values of a channel.
     RecordingGetChannelDataCount = "recording_get_channel_data_count",
     /// Values of a channel.
@@ -145,6 +147,12 @@ commands! {
     RecordingDownsampleChannel = "recording_downsample_channel",
     /// Imports a log file into a recording.
     RecordingImportLog = "recording_import_log",
+    /// Appends a timestamped message to a user log of a recording (Otii 3.6+).
+    RecordingAppendUserLog = "recording_append_user_log",
+    /// Shifts a user log of a recording in time (Otii 3.6+).
+    RecordingOffsetUserLog = "recording_offset_user_log",
+    /// A page of a user log's entries in a time span (Otii 3.6+).
+    RecordingGetUserLogData = "recording_get_user_log_data",
 }
 
 /// What a command acts on, from the prefix of its name.

@@ -320,6 +320,39 @@ pub struct Offset {
     pub offset: f64,
 }
 
+/// `project_create_user_log`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserLogId {
+    /// The user log's id, for the `recording_…_user_log…` commands.
+    pub id: String,
+}
+
+/// The `data_type` of [`UserLogData`].
+pub const USER_LOG_DATA_TYPE: &str = "log_data";
+
+/// `recording_get_user_log_data`: one page of entries. Pages count from 1; the official
+/// client asks for the next one while `page < pages_total`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserLogData {
+    /// [`USER_LOG_DATA_TYPE`].
+    pub data_type: String,
+    /// This page.
+    pub page: u64,
+    /// How many pages there are.
+    pub pages_total: u64,
+    /// The entries, oldest first.
+    pub values: Vec<UserLogEntry>,
+}
+
+/// One entry of a user log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserLogEntry {
+    /// When, s on the recording's timeline (the log's offset applied).
+    pub timestamp: f64,
+    /// The message.
+    pub value: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +509,20 @@ mod tests {
             json!({"min": 1.0, "max": 2.0, "average": 1.5}),
         );
         check(Running { running: false }, json!({"running": false}));
+        check(UserLogId { id: "load".into() }, json!({"id": "load"}));
+        check(
+            UserLogData {
+                data_type: USER_LOG_DATA_TYPE.into(),
+                page: 1,
+                pages_total: 3,
+                values: vec![UserLogEntry {
+                    timestamp: 0.113,
+                    value: "Connecting...".into(),
+                }],
+            },
+            json!({"data_type": "log_data", "page": 1, "pages_total": 3,
+                   "values": [{"timestamp": 0.113, "value": "Connecting..."}]}),
+        );
         check(Offset { offset: 0.25 }, json!({"offset": 0.25}));
     }
 

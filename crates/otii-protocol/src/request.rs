@@ -7,7 +7,7 @@ use crate::channel::Channel;
 use crate::command::Command;
 use crate::reply::{
     ChannelData, ChannelInfo, ChannelStatistics, Count, Devices, Done, LastRecording, Licenses,
-    LoggedIn, ProjectId, Recordings, ValueOf,
+    LoggedIn, ProjectId, Recordings, UserLogData, UserLogId, ValueOf,
 };
 
 /// A request's `data` that knows its command and the `data` of its answer.
@@ -194,6 +194,65 @@ pub struct GetStatistics {
 }
 call!(GetStatistics => RecordingGetChannelStatistics, ChannelStatistics);
 
+/// `project_create_user_log` (Otii 3.6+): a user log in the project, whose entries each
+/// recording then carries. The answer's `id` is what the other user-log commands take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserLog {
+    /// The project.
+    pub project_id: i64,
+    /// The name asked for (the official client calls it the log's id).
+    pub id: String,
+}
+call!(CreateUserLog => ProjectCreateUserLog, UserLogId);
+
+/// `recording_append_user_log` (Otii 3.6+): one message at a time the client gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppendUserLog {
+    /// The recording.
+    pub recording_id: i64,
+    /// The user log (the `id` `project_create_user_log` answered); named `measurement_id`
+    /// here, `user_log_id` in [`GetUserLogData`], as the official client sends them.
+    pub measurement_id: String,
+    /// When, s on the recording's timeline.
+    pub time: f64,
+    /// The message.
+    pub message: String,
+}
+call!(AppendUserLog => RecordingAppendUserLog, Done);
+
+/// `recording_offset_user_log` (Otii 3.6+): shifts a user log of a recording in time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OffsetUserLog {
+    /// The recording.
+    pub recording_id: i64,
+    /// The user log.
+    pub measurement_id: String,
+    /// The shift, s.
+    pub offset: f64,
+}
+call!(OffsetUserLog => RecordingOffsetUserLog, Done);
+
+/// `recording_get_user_log_data` (Otii 3.6+): one page of the entries within `from..=to`
+/// whose message contains `filter`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetUserLogData {
+    /// The recording.
+    pub recording_id: i64,
+    /// The user log.
+    pub user_log_id: String,
+    /// Start of the span, s.
+    pub from: f64,
+    /// End of the span, s.
+    pub to: f64,
+    /// Text the messages must contain (empty: all).
+    pub filter: String,
+    /// The page, from 1.
+    pub page: u64,
+    /// Entries per page (the official client's default is 1000).
+    pub page_size: u64,
+}
+call!(GetUserLogData => RecordingGetUserLogData, UserLogData);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +345,48 @@ mod tests {
             },
             json!({"recording_id": 3, "device_id": "ARC", "channel": "mp",
                    "from": 0.0, "to": 4.5}),
+        );
+    }
+
+    #[test]
+    fn user_log_requests_have_the_official_clients_shape() {
+        check(
+            CreateUserLog {
+                project_id: 1,
+                id: "load".into(),
+            },
+            json!({"project_id": 1, "id": "load"}),
+        );
+        check(
+            AppendUserLog {
+                recording_id: 3,
+                measurement_id: "load".into(),
+                time: 0.25,
+                message: "start".into(),
+            },
+            json!({"recording_id": 3, "measurement_id": "load", "time": 0.25,
+                   "message": "start"}),
+        );
+        check(
+            OffsetUserLog {
+                recording_id: 3,
+                measurement_id: "load".into(),
+                offset: -0.5,
+            },
+            json!({"recording_id": 3, "measurement_id": "load", "offset": -0.5}),
+        );
+        check(
+            GetUserLogData {
+                recording_id: 3,
+                user_log_id: "load".into(),
+                from: 0.0,
+                to: 9.5,
+                filter: String::new(),
+                page: 1,
+                page_size: 1000,
+            },
+            json!({"recording_id": 3, "user_log_id": "load", "from": 0.0, "to": 9.5,
+                   "filter": "", "page": 1, "page_size": 1000}),
         );
     }
 }

@@ -40,6 +40,40 @@ pub struct Recording {
     pub offset_s: f64,
     /// Lines logged with `recording_log`.
     pub log: Vec<(f64, String)>,
+    /// Entries of the project's user logs in this recording, by user-log id.
+    pub user_logs: BTreeMap<String, UserLog>,
+}
+
+/// One user log's entries in one recording (`recording_append_user_log`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserLog {
+    /// `(time, message)` on the recording's timeline as the client gave them, by time (entries
+    /// of equal time in the order appended).
+    pub entries: Vec<(f64, String)>,
+    /// Shift applied when read (`recording_offset_user_log`), s.
+    pub offset_s: f64,
+}
+
+impl UserLog {
+    /// Adds an entry, keeping the entries in time order.
+    pub fn append(&mut self, time: f64, message: String) {
+        let at = self.entries.partition_point(|(t, _)| *t <= time);
+        self.entries.insert(at, (time, message));
+    }
+
+    /// The entries whose shifted time is within `from..=to` and whose message contains
+    /// `filter`, as `(time + offset, message)`.
+    pub fn select<'a>(
+        &'a self,
+        from: f64,
+        to: f64,
+        filter: &'a str,
+    ) -> impl Iterator<Item = (f64, &'a str)> + 'a {
+        self.entries
+            .iter()
+            .map(move |(t, m)| (t + self.offset_s, m.as_str()))
+            .filter(move |(t, m)| (from..=to).contains(t) && m.contains(filter))
+    }
 }
 
 impl Recording {
@@ -130,6 +164,8 @@ pub struct Sim {
     pub licenses: Vec<License>,
     /// How many recordings were started (seeds the noise of the next one).
     pub started_count: u64,
+    /// The project's user logs (`project_create_user_log`), by id.
+    pub user_logs: Vec<String>,
 }
 
 impl Sim {
@@ -154,6 +190,7 @@ impl Sim {
                 reserved_to: String::new(),
             }],
             started_count: 0,
+            user_logs: Vec::new(),
         };
         if let Some(len) = cfg.preload_s {
             let now = OffsetDateTime::now_utc();
@@ -176,6 +213,7 @@ impl Sim {
                 sampler: None,
                 offset_s: 0.0,
                 log: Vec::new(),
+                user_logs: BTreeMap::new(),
             });
         }
         sim
@@ -274,6 +312,7 @@ impl Sim {
             sampler,
             offset_s: 0.0,
             log: Vec::new(),
+            user_logs: BTreeMap::new(),
         });
         match self.recordings.last() {
             Some(r) => Ok(r),
@@ -292,6 +331,20 @@ impl Sim {
             s.stop();
         }
         Ok(&self.recordings[idx])
+    }
+
+    /// Creates a user log named `name` in the project and returns its id: the name itself, or
+    /// the name with ` (2)`, ` (3)` … appended when the project has one of that id already (as
+    /// recordings are named), so every call gets a log of its own.
+    pub fn create_user_log(&mut self, name: &str) -> String {
+        let mut id = name.to_owned();
+        let mut k = 2;
+        while self.user_logs.contains(&id) {
+            id = format!("{name} ({k})");
+            k += 1;
+        }
+        self.user_logs.push(id.clone());
+        id
     }
 
     /// Deletes a recording; `false` when there is none with that id.
@@ -323,7 +376,25 @@ mod tests {
             sampler: None,
             offset_s: 0.0,
             log: Vec::new(),
+            user_logs: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn user_logs_get_ids_of_their_own_and_entries_in_time_order() {
+        let mut sim = Sim::new(&Config::default());
+        assert_eq!(sim.create_user_log("load"), "load");
+        assert_eq!(sim.create_user_log("load"), "load (2)");
+        assert_eq!(sim.create_user_log("load"), "load (3)");
+        let mut log = UserLog::default();
+        log.append(2.0, "b".into());
+        log.append(1.0, "a".into());
+        log.append(2.0, "c".into());
+        let all: Vec<_> = log.select(0.0, 10.0, "").collect();
+        assert_eq!(all, [(1.0, "a"), (2.0, "b"), (2.0, "c")]);
+        log.offset_s = 0.5;
+        let some: Vec<_> = log.select(2.0, 2.5, "c").collect();
+        assert_eq!(some, [(2.5, "c")]);
     }
 
     #[test]

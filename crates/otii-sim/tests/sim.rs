@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use otii_sim::{Config, Fault, Server, ServerHandle};
 use serde_json::{json, Value};
 
+#[path = "sim/user_logs.rs"]
+mod user_logs;
+
 fn spawn(cfg: Config) -> ServerHandle {
     Server::spawn_loopback(cfg).unwrap()
 }

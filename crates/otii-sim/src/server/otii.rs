@@ -60,6 +60,7 @@ pub(super) fn handle(Ctx(cmd, a, cfg, mut sim): Ctx<'_>) -> Result<Reply, ProtoE
             }
             sim.project_id += 1;
             sim.recordings.clear();
+            sim.user_logs.clear();
             reply(ProjectId {
                 project_id: sim.project_id,
             })

@@ -1,6 +1,6 @@
-//! The `project_` commands: starting and stopping recordings, listing them.
+//! The `project_` commands: starting and stopping recordings, listing them, creating user logs.
 
-use otii_protocol::reply::{LastRecording, Recordings};
+use otii_protocol::reply::{LastRecording, Recordings, UserLogId};
 use otii_protocol::Command;
 
 use super::{done, reply, unsupported, Ctx, ProtoError, Reply};
@@ -49,6 +49,19 @@ pub(super) fn handle(Ctx(cmd, a, cfg, mut sim): Ctx<'_>) -> Result<Reply, ProtoE
             reply(Recordings {
                 recordings: sim.recordings.iter().map(|r| r.info()).collect(),
             })
+        }
+        Command::ProjectCreateUserLog => {
+            a.project(&sim)?;
+            let name = a.str("id")?;
+            if name.is_empty() {
+                return Err(ProtoError::key_value(
+                    "id",
+                    &serde_json::json!(name),
+                    "a user log needs a non-empty id",
+                ));
+            }
+            let id = sim.create_user_log(name);
+            reply(UserLogId { id })
         }
         // project_save, project_close, project_crop_data: the project lives in memory only.
         _ => Err(unsupported(cmd)),

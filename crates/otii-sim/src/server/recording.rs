@@ -1,12 +1,17 @@
 //! The `recording_` commands about a recording as a whole: its channels' time span and
-//! statistics, its name, offset and log, deleting it. Its samples are [`super::data`]'s.
+//! statistics, its name, offset, log and user logs, deleting it. Its samples are
+//! [`super::data`]'s.
 
-use otii_protocol::reply::{ChannelInfo, ChannelStatistics, Offset, Running};
+use otii_protocol::reply::{
+    ChannelInfo, ChannelStatistics, Offset, Running, UserLogData, UserLogEntry, USER_LOG_DATA_TYPE,
+};
 use otii_protocol::{Channel, Command};
 use serde_json::json;
 
+use super::args::Args;
 use super::{done, reply, unsupported, Ctx, ProtoError, Reply};
 use crate::model::Signal;
+use crate::state::Sim;
 
 pub(super) fn handle(Ctx(cmd, a, _, mut sim): Ctx<'_>) -> Result<Reply, ProtoError> {
     match cmd {
@@ -98,10 +103,83 @@ pub(super) fn handle(Ctx(cmd, a, _, mut sim): Ctx<'_>) -> Result<Reply, ProtoErr
             a.recording_mut(&mut sim)?.offset_s = off;
             done()
         }
+        Command::RecordingAppendUserLog => {
+            let id = user_log(&a, &sim, "measurement_id")?;
+            let time = a.num("time")?;
+            let message = a.str("message")?.to_owned();
+            let rec = a.recording_mut(&mut sim)?;
+            rec.user_logs.entry(id).or_default().append(time, message);
+            done()
+        }
+        Command::RecordingOffsetUserLog => {
+            let id = user_log(&a, &sim, "measurement_id")?;
+            let offset = a.num("offset")?;
+            a.recording_mut(&mut sim)?
+                .user_logs
+                .entry(id)
+                .or_default()
+                .offset_s = offset;
+            done()
+        }
+        Command::RecordingGetUserLogData => {
+            let id = user_log(&a, &sim, "user_log_id")?;
+            let (from, to) = (a.num("from")?, a.num("to")?);
+            let filter = a.str("filter")?;
+            let page = positive(&a, "page")?;
+            let size = positive(&a, "page_size")?;
+            let rec = a.recording(&sim)?;
+            let selected: Vec<UserLogEntry> = rec
+                .user_logs
+                .get(&id)
+                .map(|log| {
+                    log.select(from, to, filter)
+                        .map(|(timestamp, m)| UserLogEntry {
+                            timestamp,
+                            value: m.to_owned(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let total = (selected.len() as u64).div_ceil(size).max(1);
+            let values = selected
+                .into_iter()
+                .skip(usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX))
+                .take(usize::try_from(size).unwrap_or(usize::MAX))
+                .collect();
+            reply(UserLogData {
+                data_type: USER_LOG_DATA_TYPE.into(),
+                page,
+                pages_total: total,
+                values,
+            })
+        }
         // recording_downsample_channel, recording_import_log: the simulated data is computed,
         // not stored, and takes no imports.
         _ => Err(unsupported(cmd)),
     }
+}
+
+/// The user log `key` names: one the project created.
+fn user_log(a: &Args<'_>, sim: &Sim, key: &str) -> Result<String, ProtoError> {
+    let id = a.str(key)?;
+    if sim.user_logs.iter().any(|l| l == id) {
+        Ok(id.to_owned())
+    } else {
+        Err(ProtoError::key_value(
+            key,
+            &json!(id),
+            format!("no user log {id:?} in the project (create it with project_create_user_log)"),
+        ))
+    }
+}
+
+/// An integer ≥ 1.
+fn positive(a: &Args<'_>, key: &str) -> Result<u64, ProtoError> {
+    let v = a.int(key)?;
+    u64::try_from(v)
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| ProtoError::key_value(key, &json!(v), format!("{key} must be 1 or more")))
 }
 
 /// min, max, average (and for `mc` the energy in J and charge in C) over samples
