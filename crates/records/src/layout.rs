@@ -13,6 +13,10 @@
 //! OUT/minitwit312/baseline/<rec>.csv.xz   their traces (`trace` is `baseline/<rec>.csv.xz`)
 //! OUT/minitwit312/failed/run-003-attempt-1/  records, traces and logs of a failed attempt
 //! OUT/minitwit312/log.txt                 the study's controller log (published data only)
+//! OUT/minitwit312/complete.json           written last, once every planned run of the group is
+//!                                         recorded (what `make OUT/minitwit312` depends on)
+//! OUT/archive/minitwit312-s1/             a group's set moved aside by a redo (archived_group),
+//!                                         the same layout inside; never analysed by default
 //! ```
 //!
 //! A trace path inside a run record is relative to the folder of the file the record was read
@@ -103,6 +107,32 @@ impl ResultsDir {
     pub fn staging(&self) -> PathBuf {
         self.root.join(".staging")
     }
+
+    /// `OUT/archive`: the sets a redo moved aside, one folder each.
+    pub fn archive(&self) -> PathBuf {
+        self.root.join(ARCHIVE_FOLDER)
+    }
+
+    /// `OUT/archive/minitwit312-s1`: the set of `label` whose runs began in session `session`,
+    /// moved aside by a redo; laid out as a group folder.
+    pub fn archived_group(&self, label: &str, session: &str) -> GroupDir {
+        GroupDir::new(
+            self.archive()
+                .join(format!("{}-{session}", group_folder(label))),
+        )
+    }
+}
+
+/// The name of the folder of archived sets inside a results folder.
+pub const ARCHIVE_FOLDER: &str = "archive";
+
+/// The label and session of an archived set's folder name: `minitwit312-s1` → (`3.12`, `s1`);
+/// `None` when the name does not end in `-s<number>`.
+pub fn archived_parts(folder: &str) -> Option<(String, String)> {
+    let (group, session) = folder.rsplit_once('-')?;
+    let digits = session.strip_prefix('s')?;
+    (!group.is_empty() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| (group_label(group), session.to_owned()))
 }
 
 /// One group folder (one interpreter), in the study's layout plus our records.
@@ -137,6 +167,12 @@ impl GroupDir {
     /// `runs.jsonl`: the ok run records in run order, what the analysis reads.
     pub fn runs_jsonl(&self) -> PathBuf {
         self.dir.join("runs.jsonl")
+    }
+
+    /// `complete.json`: written last, once every planned run of the group is recorded; removed
+    /// when the group gets planned runs again (an added version's reference runs).
+    pub fn complete_marker(&self) -> PathBuf {
+        self.dir.join("complete.json")
     }
 
     /// `log.txt`: the study's controller log (published data).
@@ -275,6 +311,23 @@ mod tests {
             "baseline/x.csv.xz"
         );
         assert_eq!(ResultsDir::new("out").staging(), Path::new("out/.staging"));
+        assert_eq!(
+            g.complete_marker(),
+            Path::new("out/minitwit312/complete.json")
+        );
+        let a = ResultsDir::new("out").archived_group("3.12", "s1");
+        assert_eq!(a.path(), Path::new("out/archive/minitwit312-s1"));
+        assert_eq!(
+            archived_parts("minitwit312-s1"),
+            Some(("3.12".to_owned(), "s1".to_owned()))
+        );
+        assert_eq!(
+            archived_parts("pypy3.9-s12"),
+            Some(("pypy3.9".to_owned(), "s12".to_owned()))
+        );
+        assert_eq!(archived_parts("minitwit312"), None);
+        assert_eq!(archived_parts("3.11-debian"), None);
+        assert_eq!(archived_parts("-s1"), None);
     }
 
     #[test]

@@ -46,7 +46,10 @@ mod run;
 pub use atomic::AtomicFile;
 pub use chain::error_chain;
 pub use jsonl::{one_line, read_jsonl, JsonLinesReader, JsonLinesWriter, RecordError};
-pub use layout::{group_folder, group_label, is_trace_file, trace_path, GroupDir, ResultsDir};
+pub use layout::{
+    archived_parts, group_folder, group_label, is_trace_file, trace_path, GroupDir, ResultsDir,
+    ARCHIVE_FOLDER,
+};
 pub use load::{AgentResult, Latency, LoadLine, LoadReading, UserResult, LOAD_SCHEMA};
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
