@@ -232,22 +232,56 @@ TARGET_CI ?=
 # repeated, not failed), e.g. 90s, 30m, 2h; past it, it stops and says how to continue.
 PATIENCE ?= 30m
 DEMO     := data/demo
-demo: RUNS ?= 5
-demo: REPEAT ?= 4
-demo: COOLDOWN ?= 0
-demo: BASELINE ?= 1
-demo: RATE ?= 1000
-demo: MAX_RUNS ?= 20
+# The demo's own defaults, for `make demo` and for its per-version targets alike.
+define demo-defaults
+$(1): RUNS ?= 5
+$(1): REPEAT ?= 4
+$(1): COOLDOWN ?= 0
+$(1): BASELINE ?= 1
+$(1): RATE ?= 1000
+$(1): MAX_RUNS ?= 20
+endef
+$(eval $(call demo-defaults,demo))
+$(eval $(call demo-defaults,$(DEMO)/out/%))
 
-demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
-	@mkdir -p $(DEMO)
-	$(BIN)/experiment run --plan $(DEMO)/plan.json --out $(DEMO)/out --work-dir $(DEMO)/work \
-	  $(foreach p,$(INTERPRETERS),--python $(p)) --seed-sql $(SEED_SQL) \
+# Reruns (docs/hardware.md, "Reruns"): ONLY=3.12 records only that interpreter's missing runs;
+# with REDO=1 it records them again (the old set moves to OUT/archive/<folder>-<session>/);
+# ADD=3.14 adds an interpreter in a new session, interleaved with runs of a reference already
+# in the experiment (REF=3.12, default the newest CPython; REF_RUNS=N, default as many as the
+# new one). Several labels: ONLY="3.11 3.12".
+RERUN = $(foreach l,$(ONLY),--only $(l)) $(if $(REDO),--redo) $(foreach l,$(ADD),--add $(l)) \
+        $(if $(REF),--reference $(REF)) $(if $(REF_RUNS),--ref-runs $(REF_RUNS))
+# A rerun's interpreters (and a per-version target's): the experiment's own, from its plan,
+# plus ADD; without a plan yet, INTERPRETERS. An INTERPRETERS you give always wins.
+given_interpreters = $(filter command line environment,$(origin INTERPRETERS))
+plan_labels = $(shell test -f $(1) && $(BIN)/experiment status $(1) --labels)
+rerun_interpreters = $(if $(given_interpreters),$(INTERPRETERS),$(or $(call plan_labels,$(1)),$(INTERPRETERS)) $(ADD))
+# A group folder's interpreter label, as records::group_label reads it: minitwit312 → 3.12.
+folder_label = $(if $(filter minitwit%,$(1)),$(shell echo '$(patsubst minitwit%,%,$(1))' | sed 's/^\([0-9]\)\([0-9][0-9]*\)$$/\1.\2/'),$(1))
+
+# experiment run for the demo, with the rerun flags and interpreters ($(1)).
+demo-run = $(BIN)/experiment run --plan $(DEMO)/plan.json --out $(DEMO)/out --work-dir $(DEMO)/work \
+	  $(foreach p,$(1),--python $(p)) --seed-sql $(SEED_SQL) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
 	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) --users 3 \
 	  $(if $(filter-out 1,$(REPEAT)),--load-arg=--repeat --load-arg=$(REPEAT)) \
 	  --patience $(PATIENCE) $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
+
+demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
+	@mkdir -p $(DEMO)
+	$(call demo-run,$(if $(strip $(ONLY)$(ADD)),$(call rerun_interpreters,$(DEMO)/plan.json),$(INTERPRETERS))) $(RERUN)
 	@$(MAKE) demo-report
+
+# Per-version targets: `make data/demo/out/minitwit312` records 3.12's missing runs of the
+# demo (experiment run --only 3.12). A group folder is up to date once it holds complete.json,
+# the file the experiment writes last for a complete group (then `make -n` does nothing);
+# without it, the FORCE prerequisite makes the folder out of date.
+.SECONDEXPANSION:
+group-pending = $$(if $$(wildcard $$@/complete.json),,FORCE)
+$(DEMO)/out/%: $(group-pending)
+	@$(MAKE) build $(SEED_SQL)
+	@mkdir -p $(DEMO)
+	$(call demo-run,$(call rerun_interpreters,$(DEMO)/plan.json)) --only $(call folder_label,$(@F))
 
 demo-report:
 	@$(MAKE) --no-print-directory report REPORT_IN=$(DEMO)/out REPORT_DEST=$(DEMO) REPORT_FOR=demo
@@ -295,13 +329,8 @@ REPORT     ?= data/report
 AGENT_PORT ?= 5001
 SCENARIO   ?= paper
 PROVISION   = $(BIN)/pi-provision --inventory $(INVENTORY)
-experiment: RUNS ?= 10
-experiment: COOLDOWN ?= 30
-experiment: BASELINE ?= 30
-experiment: RATE ?= 10000
-experiment: MAX_RUNS ?= 30
-
-experiment: build $(SEED_SQL)
+# experiment run on the testbed, with the inventory's interpreters and extra flags $(1).
+define experiment-run
 	@test -f $(INVENTORY) || { echo "experiment: no inventory $(INVENTORY): copy data/testbed.example.toml to testbed.toml and edit it (docs/hardware.md)" >&2; exit 2; }
 	@$(PROVISION) inventory >/dev/null
 	@mkdir -p $(OUT)
@@ -319,8 +348,30 @@ experiment: build $(SEED_SQL)
 	  --server-url http://$$server:$$port --otii $$otii $$triggers --scenario $(SCENARIO) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
 	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) \
-	  --patience $(PATIENCE) $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
+	  --patience $(PATIENCE) $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS)) $(1)
+endef
+define experiment-defaults
+$(1): RUNS ?= 10
+$(1): COOLDOWN ?= 30
+$(1): BASELINE ?= 30
+$(1): RATE ?= 10000
+$(1): MAX_RUNS ?= 30
+endef
+$(eval $(call experiment-defaults,experiment))
+$(eval $(call experiment-defaults,$(OUT)/%))
+
+# Every missing group in one session (the plan's order mixes the interpreters, which one
+# per-version target at a time would not), then the report; ONLY/REDO/ADD/REF as for the demo.
+# The inventory's interpreters.version must list the experiment's interpreters (and an ADD).
+experiment: build $(SEED_SQL)
+	$(call experiment-run,$(RERUN))
 	@$(MAKE) experiment-report
+
+# Per-version targets of the experiment: `make data/out/minitwit312` (study folder names),
+# up to date as the demo's are.
+$(OUT)/%: $(group-pending)
+	@$(MAKE) build $(SEED_SQL)
+	$(call experiment-run,--only $(call folder_label,$(@F)))
 
 experiment-report:
 	@$(MAKE) --no-print-directory report REPORT_IN=$(OUT) REPORT_DEST=$(REPORT) REPORT_FOR=experiment

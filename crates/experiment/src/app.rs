@@ -42,6 +42,8 @@ pub enum Task {
         out: Option<PathBuf>,
         /// JSON on stdout instead of the text.
         json: bool,
+        /// Only the experiment's interpreters, one label per line.
+        labels: bool,
     },
 }
 
@@ -130,12 +132,20 @@ pub fn execute(task: Task, interrupt: &Interrupt) -> Result<Exit> {
         }
         Task::Interpreters(setup) => list_interpreters(&setup),
         Task::Run(setup) => run_experiment(*setup, interrupt),
-        Task::Status { plan, out, json } => {
-            let summary = crate::summary::status(&plan, out.as_deref())?;
-            let text = if json {
-                serde_json::to_string_pretty(&summary)? + "\n"
+        Task::Status {
+            plan,
+            out,
+            json,
+            labels,
+        } => {
+            let text = if labels {
+                Plan::load(&plan)?
+                    .labels
+                    .iter()
+                    .map(|l| format!("{l}\n"))
+                    .collect()
             } else {
-                summary.text()
+                status_text(&plan, out.as_deref(), json)?
             };
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;
@@ -143,6 +153,20 @@ pub fn execute(task: Task, interrupt: &Interrupt) -> Result<Exit> {
             Ok(Exit::Success)
         }
     }
+}
+
+/// The morning summary as text or JSON.
+fn status_text(
+    plan: &std::path::Path,
+    out: Option<&std::path::Path>,
+    json: bool,
+) -> Result<String> {
+    let summary = crate::summary::status(plan, out)?;
+    Ok(if json {
+        serde_json::to_string_pretty(&summary)? + "\n"
+    } else {
+        summary.text()
+    })
 }
 
 fn list_interpreters(setup: &ListSetup) -> Result<Exit> {

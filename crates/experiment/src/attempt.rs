@@ -159,6 +159,7 @@ pub(crate) fn after_start(
     server: &mut dyn Server,
     store: &Store,
     label: &str,
+    session: &str,
     interrupt: &Interrupt,
 ) -> Attempt<()> {
     for i in 1..=cfg.warmup {
@@ -203,7 +204,8 @@ pub(crate) fn after_start(
                 out.cause()
             )));
         }
-        let rec = parse_run_record(&out.stdout).map_err(RunError::Fatal)?;
+        let mut rec = parse_run_record(&out.stdout).map_err(RunError::Fatal)?;
+        rec.session = Some(session.to_owned());
         let trace = rec.trace.as_ref().map(|t| staging.join(t));
         eprintln!(
             "experiment: {label}: idle baseline {:.3} W over {:.1} s",
@@ -257,6 +259,7 @@ pub(crate) fn record_run(
         }
     };
     rec.run_id.get_or_insert(run_id);
+    rec.session = Some(entry.session.clone());
     let trace = rec.trace.as_ref().map(|t| staging.join(t));
     let mut staged = vec![requests.clone()];
     staged.extend(trace.clone());

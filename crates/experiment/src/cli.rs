@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use experiment::{
-    Config, ListFormat, ListSetup, Load, LocalSetup, Order, RunSetup, Scenario, ServerSetup,
+    Config, ListFormat, ListSetup, Load, LocalSetup, Order, Rerun, RunSetup, Scenario, ServerSetup,
     Target, Task,
 };
 
@@ -57,8 +57,12 @@ struct StatusArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Print the summary as JSON (the summary file's format) instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "labels")]
     json: bool,
+    /// Print only the experiment's interpreters, one label per line (what the Makefile's
+    /// per-version targets and reruns measure when INTERPRETERS is not given).
+    #[arg(long)]
+    labels: bool,
 }
 
 /// What makes a plan besides the interpreters: shared by `plan` and `run`.
@@ -174,6 +178,31 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     bin_dir: Option<PathBuf>,
 
+    /// Record only this interpreter's missing runs now (repeat, or comma-separated); the rest
+    /// of the plan waits for a later run. The interpreters given must still be the
+    /// experiment's (`make OUT/minitwit312` runs this).
+    #[arg(long, value_name = "LABEL", value_delimiter = ',')]
+    only: Vec<String>,
+    /// With --only: record those interpreters again, in a new session, as many runs as their
+    /// sets had; their current folders and plan entries move to OUT/archive/<folder>-<session>/
+    /// (kept, never deleted, not analysed by default).
+    #[arg(long)]
+    redo: bool,
+    /// Add this interpreter to a finished experiment (repeat, or comma-separated), in a new
+    /// session interleaved with runs of a reference already in it; give the experiment's
+    /// interpreters and the new one. The report's drift section compares the reference's
+    /// sessions.
+    #[arg(long, value_name = "LABEL", value_delimiter = ',')]
+    add: Vec<String>,
+    /// With --add: the reference run again in the new session (default: the newest CPython of
+    /// the experiment, e.g. 3.12).
+    #[arg(long, value_name = "LABEL")]
+    reference: Option<String>,
+    /// With --add: runs of the reference (default: as many as each added interpreter gets,
+    /// the experiment's runs per interpreter; fewer widen the drift interval).
+    #[arg(long, value_name = "N")]
+    ref_runs: Option<u32>,
+
     /// Local server: LABEL=VENV, an interpreter and its venv with MiniTwit's pins (repeat).
     #[arg(long = "interpreter", value_name = "LABEL=VENV")]
     interpreters: Vec<String>,
@@ -240,6 +269,7 @@ impl TryFrom<Cli> for Task {
                 plan: a.plan,
                 out: a.out,
                 json: a.json,
+                labels: a.labels,
             },
         })
     }
@@ -333,6 +363,22 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
             })
         }
     };
+    if a.redo && a.only.is_empty() {
+        bail!("--redo needs --only LABEL: the interpreter(s) to record again");
+    }
+    if !a.add.is_empty() && !a.only.is_empty() {
+        bail!("give --add or --only, not both: an added interpreter opens a session of its own");
+    }
+    if (a.reference.is_some() || a.ref_runs.is_some()) && a.add.is_empty() {
+        bail!("--reference and --ref-runs go with --add");
+    }
+    let rerun = Rerun {
+        only: a.only,
+        redo: a.redo,
+        add: a.add,
+        reference: a.reference,
+        ref_runs: a.ref_runs,
+    };
     let (server, labels) = if remote {
         let (Some(start), Some(stop), Some(url)) = (a.server_start, a.server_stop, a.server_url)
         else {
@@ -411,6 +457,7 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         max_backoff: duration("--max-backoff", &a.max_backoff)?.max(Duration::from_millis(100)),
         resume_command: Some(this_command()),
         target,
+        rerun,
     };
     Ok(RunSetup { config, server })
 }

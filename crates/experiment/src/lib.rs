@@ -15,7 +15,10 @@
 //! runs repeated, time lost), also kept beside the plan as JSON. With `--target-ci`, the planned runs
 //! are a first stage, after which Stein's two-stage rule decides once how many runs per
 //! interpreter the target needs and adds those rounds to the plan. Interrupting and starting again
-//! continues with what is missing; nothing partial ever enters the data. The conclusions are
+//! continues with what is missing; nothing partial ever enters the data. `--only` records some
+//! interpreters' runs now; `--only … --redo` records them again in a new session, their old set
+//! moved to `OUT/archive/`; `--add` adds interpreters in a new session, interleaved with runs of
+//! a reference already in the experiment, for the report's drift check. The conclusions are
 //! energy-stats' own (`energy-stats report --format headline`).
 //!
 //! The runner composes the workspace's tools as processes, the Unix way; it does no measuring
@@ -30,6 +33,9 @@
 //! - `interpreters.rs`: [`find`], [`Interpreter`]: the usable ones (too old ones skipped with
 //!   the reason), their unique labels (`3.11`, `3.11-debian`, `pypy3.9`), the user's choice.
 //! - `plan.rs`: [`Plan`], [`Order`]: the reproducible run order.
+//! - `session.rs`: [`Session`], [`Archived`], [`Rerun`]: the recording sessions (the first,
+//!   an added interpreter with its interleaved reference, a redo whose old set goes to
+//!   `OUT/archive/`), resuming within one, `complete.json` per finished group.
 //! - `runner.rs`: [`run`], [`Config`]: the loop, resume, re-queueing and progress; with a
 //!   target, the second stage added once the first is complete; infrastructure faults ridden
 //!   out, or the stop past patience.
@@ -63,6 +69,7 @@ mod plan;
 mod ride;
 mod runner;
 mod server;
+mod session;
 mod sim;
 mod stopping;
 mod store;
@@ -75,9 +82,10 @@ pub use app::{execute, ListFormat, ListSetup, LocalSetup, RunSetup, ServerSetup,
 pub use check::expected_statuses;
 pub use discover::{FoundBy, Places, Skipped};
 pub use interpreters::{find, Found, Interpreter, InterpreterError, MIN_PYTHON};
-pub use plan::{Order, Plan, PlanEntry, PLAN_SCHEMA};
+pub use plan::{Order, Plan, PlanEntry, FIRST_SESSION, PLAN_SCHEMA, PLAN_SCHEMA_V1};
 pub use runner::{run, Config, Interrupted, Outcome};
 pub use server::{LocalServer, ProvisionedServer, Server};
+pub use session::{Archived, Rerun, Session, SessionKind};
 pub use sim::Meter;
 pub use stopping::{Decision, PairNeed, Spread, StoppingRule, Target, STEIN};
 pub use store::{DiskFull, Store};

@@ -1,6 +1,8 @@
 //! The run plan: which interpreter runs when. Written to a file before the first run so an
 //! experiment is reproducible and can be resumed; with `--target-ci`, the stopping rule and,
-//! once the first stage is complete, the rounds it added.
+//! once the first stage is complete, the rounds it added; the recording sessions (the first,
+//! each added interpreter, each redo: [`Session`]) and the sets a redo moved aside
+//! ([`Archived`]).
 
 use std::fmt;
 use std::path::Path;
@@ -11,10 +13,19 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::session::{Archived, Session};
 use crate::stopping::StoppingRule;
 
 /// The `schema` tag of a plan file of this version.
-pub const PLAN_SCHEMA: &str = "plan/1";
+pub const PLAN_SCHEMA: &str = "plan/2";
+/// The schema before sessions: read as one first session `s1` without its metadata.
+pub const PLAN_SCHEMA_V1: &str = "plan/1";
+/// The id of an experiment's first session.
+pub const FIRST_SESSION: &str = "s1";
+
+fn first_session() -> String {
+    FIRST_SESSION.to_owned()
+}
 
 /// In which order the (interpreter, run) pairs are measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +73,10 @@ pub struct PlanEntry {
     pub label: String,
     /// Run index within the interpreter's group, from 1.
     pub run: u32,
+    /// The recording session this run belongs to (`s1`, `s2`, …; a plan/1 file's runs are
+    /// `s1`).
+    #[serde(default = "first_session")]
+    pub session: String,
 }
 
 /// A whole plan with the parameters that made it.
@@ -75,19 +90,27 @@ pub struct Plan {
     pub seed: u64,
     /// Measured runs per interpreter.
     pub runs: u32,
-    /// Interpreters, in the order given.
+    /// Interpreters of the experiment: the first session's in the order given, then each added
+    /// one.
     pub labels: Vec<String>,
-    /// The runs, in the order they are to be made (with a stopping rule: the first stage, then
-    /// the rounds it decided).
+    /// The runs of the current sets, in the order they are to be made (with a stopping rule:
+    /// the first stage, then the rounds it decided; then every later session's runs).
     pub entries: Vec<PlanEntry>,
     /// `run --target-ci`: Stein's two-stage rule, what it was asked and what it decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopping: Option<StoppingRule>,
+    /// The recording sessions, oldest first (empty in a plan not yet started).
+    #[serde(default)]
+    pub sessions: Vec<Session>,
+    /// The sets a redo moved aside, with their plan entries (never deleted, never analysed
+    /// with the current sets).
+    #[serde(default)]
+    pub archived: Vec<Archived>,
 }
 
 /// Runs `first..=last` of every label in `order`; a shuffle draws from stream `stream` of the
 /// seed's generator.
-fn arrange(
+pub(crate) fn arrange(
     labels: &[String],
     first: u32,
     last: u32,
@@ -130,8 +153,8 @@ fn arrange(
     pairs
 }
 
-/// Plan entries of `pairs`, numbered from `first_seq`.
-fn number(pairs: Vec<(String, u32)>, first_seq: u32) -> Vec<PlanEntry> {
+/// Plan entries of `pairs` in session `session`, numbered from `first_seq`.
+pub(crate) fn number(pairs: Vec<(String, u32)>, first_seq: u32, session: &str) -> Vec<PlanEntry> {
     pairs
         .into_iter()
         .enumerate()
@@ -139,6 +162,7 @@ fn number(pairs: Vec<(String, u32)>, first_seq: u32) -> Vec<PlanEntry> {
             seq: first_seq + i as u32,
             label,
             run,
+            session: session.to_owned(),
         })
         .collect()
 }
@@ -146,7 +170,7 @@ fn number(pairs: Vec<(String, u32)>, first_seq: u32) -> Vec<PlanEntry> {
 impl Plan {
     /// Arranges `runs` runs of every label in `order`.
     pub fn new(labels: &[String], runs: u32, order: Order, seed: u64) -> Plan {
-        let entries = number(arrange(labels, 1, runs, order, seed, 0), 1);
+        let entries = number(arrange(labels, 1, runs, order, seed, 0), 1, FIRST_SESSION);
         Plan {
             schema: PLAN_SCHEMA.into(),
             order,
@@ -155,6 +179,8 @@ impl Plan {
             labels: labels.to_vec(),
             entries,
             stopping: None,
+            sessions: Vec::new(),
+            archived: Vec::new(),
         }
     }
 
@@ -168,6 +194,8 @@ impl Plan {
     /// round), in the plan's order rule: blocked by interpreter, round-robin, or a seeded
     /// permutation of the added runs (the seed's second stream, so the first stage's order is
     /// unchanged). Returns the entries added.
+    /// Only the first session's runs count: a stopping rule is decided before any other
+    /// session is allowed.
     pub fn add_rounds(&mut self, runs: u32) -> Vec<PlanEntry> {
         let have = self
             .labels
@@ -175,7 +203,7 @@ impl Plan {
             .map(|l| {
                 self.entries
                     .iter()
-                    .filter(|e| &e.label == l)
+                    .filter(|e| &e.label == l && e.session == FIRST_SESSION)
                     .map(|e| e.run)
                     .max()
                     .unwrap_or(0)
@@ -185,20 +213,36 @@ impl Plan {
         if runs <= have {
             return Vec::new();
         }
-        let next_seq = self.entries.len() as u32 + 1;
+        let next_seq = self.next_seq();
         let added = number(
             arrange(&self.labels, have + 1, runs, self.order, self.seed, 1),
             next_seq,
+            FIRST_SESSION,
         );
         self.entries.extend(added.iter().cloned());
         added
     }
 
+    /// The `seq` of the next entry added (after every current and archived one).
+    pub fn next_seq(&self) -> u32 {
+        self.entries
+            .iter()
+            .chain(self.archived.iter().flat_map(|a| a.entries.iter()))
+            .map(|e| e.seq)
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+
     /// Whether `other` was made from the same parameters (so resuming with it is safe).
     pub fn same_parameters(&self, other: &Plan) -> bool {
+        self.labels == other.labels && self.same_settings(other)
+    }
+
+    /// The same runs, order, seed and stopping rule as `other`, whatever the interpreters.
+    pub fn same_settings(&self, other: &Plan) -> bool {
         self.order == other.order
             && self.runs == other.runs
-            && self.labels == other.labels
             && (self.order != Order::Shuffled || self.seed == other.seed)
             && match (&self.stopping, &other.stopping) {
                 (None, None) => true,
@@ -212,11 +256,15 @@ impl Plan {
         use anyhow::Context;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading plan {}", path.display()))?;
-        let plan: Plan = serde_json::from_str(&text)
+        let mut plan: Plan = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a plan file", path.display()))?;
+        if plan.schema == PLAN_SCHEMA_V1 {
+            // Written before sessions: its runs are the first session; saved as plan/2.
+            plan.schema = PLAN_SCHEMA.into();
+        }
         if plan.schema != PLAN_SCHEMA {
             anyhow::bail!(
-                "{}: schema is {:?}, expected {PLAN_SCHEMA:?}",
+                "{}: schema is {:?}, expected {PLAN_SCHEMA:?} (or {PLAN_SCHEMA_V1:?})",
                 path.display(),
                 plan.schema
             );

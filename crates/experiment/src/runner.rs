@@ -14,8 +14,9 @@ use crate::attempt::{after_start, ensure_server, record_run, Infra, RunError};
 use crate::plan::{Order, Plan, PlanEntry};
 use crate::ride::{ride_out, Ridden};
 use crate::server::Server;
+use crate::session::{finish, in_scope, prepare, Prepared, Rerun};
 use crate::sim::Meter;
-use crate::stopping::{fmt_pct, StoppingRule, Target};
+use crate::stopping::{fmt_pct, Target};
 use crate::store::Store;
 use crate::summary::{clock, fmt_duration, rfc3339, summary_path, FaultRecord, Summary};
 use crate::tools::{Load, Scenario};
@@ -70,6 +71,8 @@ pub struct Config {
     /// `--target-ci`: run a second stage until every pair's interval is this narrow (Stein's
     /// two-stage rule; `runs` is then the first stage). `None`: exactly `runs` runs.
     pub target: Option<Target>,
+    /// `--only`, `--redo`, `--add`: which interpreters to record now, again, or newly.
+    pub rerun: Rerun,
 }
 
 /// What an experiment did.
@@ -107,52 +110,22 @@ pub fn run(
     let mut cfg = cfg.clone();
     cfg.otii = Some(meter.addr().to_owned());
     let cfg = &mut cfg;
-    let wanted = Plan::new(&cfg.labels, cfg.runs, cfg.order, cfg.seed)
-        .with_stopping(cfg.target.map(|t| StoppingRule::new(t, cfg.runs)));
-    let mut plan = if cfg.plan.exists() {
-        let existing = Plan::load(&cfg.plan)?;
-        if !existing.same_parameters(&wanted) {
-            bail!(
-                "{}: an experiment with other parameters is under way ({} × {} runs, {} order{}); \
-                 finish it with the same settings, or move it and its results away to start anew",
-                cfg.plan.display(),
-                existing.labels.join(","),
-                existing.runs,
-                existing.order,
-                match &existing.stopping {
-                    Some(r) => format!(
-                        ", --target-ci {} --max-runs {}",
-                        fmt_pct(r.target_ci_pct),
-                        r.max_runs
-                    ),
-                    None => String::new(),
-                }
-            );
-        }
-        eprintln!("experiment: resuming the plan in {}", cfg.plan.display());
-        existing
-    } else {
-        if let Some(dir) = cfg.plan.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        wanted.save(&cfg.plan)?;
-        eprintln!(
-            "experiment: wrote the plan ({} runs, {} order, seed {}) to {}",
-            wanted.entries.len(),
-            wanted.order,
-            wanted.seed,
-            cfg.plan.display()
-        );
-        wanted
-    };
-
     let store = Store::open(&cfg.out)?;
+    let Prepared { mut plan, only } = prepare(cfg, &store)?;
     let mut outcome = Outcome {
-        planned: plan.entries.len(),
+        planned: plan.entries.iter().filter(|e| in_scope(&only, e)).count(),
         ..Outcome::default()
     };
+    if let Some(o) = &only {
+        eprintln!(
+            "experiment: only {} now ({} of the plan's {} runs)",
+            o.join(", "),
+            outcome.planned,
+            plan.entries.len()
+        );
+    }
     let mut queue: VecDeque<(PlanEntry, u32)> = VecDeque::new();
-    for e in &plan.entries {
+    for e in plan.entries.iter().filter(|e| in_scope(&only, e)) {
         if store.done(&e.label, e.run).is_some() {
             outcome.resumed += 1;
         } else {
@@ -315,7 +288,10 @@ pub fn run(
         }
         // With a stopping rule: once the first stage is complete, decide N once and add its
         // rounds; a resumed plan already holds them.
-        let added = second_stage(cfg, &mut plan, &store, &outcome)?;
+        let added: Vec<PlanEntry> = second_stage(cfg, &mut plan, &store, &outcome, &only)?
+            .into_iter()
+            .filter(|e| in_scope(&only, e))
+            .collect();
         if added.is_empty() {
             break;
         }
@@ -329,6 +305,7 @@ pub fn run(
             return Err(e);
         }
     }
+    finish(&mut plan, &cfg.plan, &store)?;
     outcome.summary = save_summary(cfg, &plan, &store, &outcome, true);
     Ok(outcome)
 }
@@ -359,7 +336,7 @@ fn attempt_run(
         *need_after_start = true;
     }
     if *need_after_start {
-        after_start(cfg, server, store, &entry.label, interrupt)?;
+        after_start(cfg, server, store, &entry.label, &entry.session, interrupt)?;
         *need_after_start = false;
     }
     if interrupt.is_set() {
@@ -469,6 +446,7 @@ fn second_stage(
     plan: &mut Plan,
     store: &Store,
     outcome: &Outcome,
+    only: &Option<Vec<String>>,
 ) -> Result<Vec<PlanEntry>> {
     let Some(rule) = plan.stopping.as_ref().filter(|r| r.decision.is_none()) else {
         return Ok(Vec::new());
@@ -480,6 +458,10 @@ fn second_stage(
             .map(|r| store.done(label, r).map(|rec| rec.energy_j))
             .collect();
         let Some(energies) = energies else {
+            if only.is_some() {
+                // Decided once the last interpreter's first stage is recorded.
+                return Ok(Vec::new());
+            }
             eprintln!(
                 "experiment: first stage incomplete ({} run{} failed); run the same command again: \
                  the number of runs for ±{} % is decided when every first-stage run is recorded",

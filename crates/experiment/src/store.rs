@@ -36,6 +36,21 @@ impl Store {
         self.dir.group(label)
     }
 
+    /// The output directory.
+    pub fn root(&self) -> &Path {
+        self.dir.root()
+    }
+
+    /// `OUT/archive`: the sets a redo moved aside.
+    pub fn archive(&self) -> PathBuf {
+        self.dir.archive()
+    }
+
+    /// `OUT/archive/minitwit312-s1`: where `label`'s set of `session` is moved by a redo.
+    pub fn archived_group(&self, label: &str, session: &str) -> GroupDir {
+        self.dir.archived_group(label, session)
+    }
+
     /// A fresh, empty staging directory for one attempt.
     pub fn staging(&self) -> Result<PathBuf> {
         let dir = self.dir.staging();
