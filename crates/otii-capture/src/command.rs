@@ -14,12 +14,20 @@ use records::{AtomicFile, LoadLine, LoadReading};
 pub struct CommandOutcome {
     /// Wall time from just before spawning to its exit.
     pub wall: Duration,
+    /// Just before it was spawned.
+    pub started: Instant,
+    /// When its exit was seen (within [`EXIT_POLL`] of it).
+    pub ended: Instant,
     /// Its exit status.
     pub status: ExitStatus,
     /// The last load line it printed, if any ([`LoadLine::parse_line`]: a JSON object with a
     /// numeric `duration_s`, `clients` a number or a list).
     pub load: Option<LoadReading>,
 }
+
+/// How often the command is checked for its exit (and for Ctrl-C): the precision of
+/// [`CommandOutcome::ended`], the load's end on the recording's timeline.
+pub const EXIT_POLL: Duration = Duration::from_millis(1);
 
 /// Runs `argv`, passing its stdout to `stdout_file` (kept even when the command fails) or to
 /// our stderr, and watching it for a load line. Once `interrupt` is set the command is killed.
@@ -52,13 +60,20 @@ pub fn run_command(
             let _ = child.kill();
             break child.wait()?;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(EXIT_POLL);
     };
-    let wall = start.elapsed();
+    let ended = Instant::now();
+    let wall = ended.duration_since(start);
     let load = reader
         .join()
         .map_err(|_| io::Error::other("the thread reading the command's stdout panicked"))??;
-    Ok(CommandOutcome { wall, status, load })
+    Ok(CommandOutcome {
+        wall,
+        started: start,
+        ended,
+        status,
+        load,
+    })
 }
 
 /// Copies the command's stdout line by line and returns the last load line seen.

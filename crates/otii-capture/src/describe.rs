@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use otii_protocol::reply::RecordingInfo;
 use otii_protocol::Channel;
-use records::{LoadSummary, Meter, MeterStats, RunRecord, Status, RUN_SCHEMA};
+use records::{LoadSummary, Meter, MeterClock, MeterStats, RunRecord, Status, RUN_SCHEMA};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -89,6 +89,11 @@ pub struct RunFacts<'a> {
     pub failure: Option<String>,
     /// What the load did.
     pub load: Option<LoadSummary>,
+    /// The load command's start and end, s from the recording's first sample (controller's
+    /// clock), when it ran.
+    pub window: Option<(f64, f64)>,
+    /// The load's start and end on the meter's clock, from a user log.
+    pub meter_clock: Option<MeterClock>,
 }
 
 fn stat(d: Option<&Download>, ch: Channel) -> Option<SampleStats> {
@@ -150,9 +155,9 @@ pub fn run_record(f: RunFacts<'_>) -> RunRecord {
         reason: failure,
         load: f.load,
         session: None,
-        load_start_s: None,
-        load_end_s: None,
-        meter_clock: None,
+        load_start_s: f.window.map(|w| w.0),
+        load_end_s: f.window.map(|w| w.1),
+        meter_clock: f.meter_clock,
     }
 }
 

@@ -26,6 +26,9 @@
 //! - `describe.rs`: the meter's statistics and the [`records::RunRecord`] of a run.
 //! - `download.rs`: [`download()`]: all samples of a recording's channels, fetched chunk by
 //!   chunk in step and streamed into a trace; per-channel statistics on the way.
+//! - `timebase.rs`: one time base: the load's start and end on the recording's timeline
+//!   ([`timebase::TimeBase`], the controller's clock) and on the meter's, through an Otii user
+//!   log ([`timebase::LoadLog`], Otii 3.6+).
 //! - `trace.rs`: [`TraceWriter`]: CSV rows into liblzma's multithreaded encoder.
 //! - `pyfloat.rs`: floats formatted exactly like Python's `repr` (pandas' CSV).
 
@@ -38,6 +41,7 @@ pub mod download;
 pub mod fault;
 pub mod pyfloat;
 pub mod record;
+pub mod timebase;
 pub mod trace;
 
 pub use app::{peak_rss_bytes, run};

@@ -15,6 +15,7 @@ use crate::command::run_command;
 use crate::describe::{meter_of, meter_statistics, run_record, started_at, RunFacts};
 use crate::download::{download, Download, DownloadError, Fetch};
 use crate::fault::{is_no_space, Fault, NoSpace, LOAD_UNAVAILABLE};
+use crate::timebase::{note_no_meter_clock, Bracket, LoadLog, MeterProbe, TimeBase};
 
 /// The `reason` of a run stopped by Ctrl-C.
 pub const INTERRUPTED_REASON: &str = "interrupted (Ctrl-C): recording stopped, not downloaded; `otii-capture fetch` can still get it";
@@ -86,6 +87,16 @@ pub enum CaptureError {
     /// The disk filled while writing the trace or the command's output.
     #[error(transparent)]
     NoSpace(#[from] NoSpace),
+}
+
+impl RunLabel {
+    /// What tells this run's user-log entries from others': `<label> run <n>` and the run id.
+    pub fn tag(&self) -> String {
+        match &self.run_id {
+            Some(id) => format!("{} run {} ({id})", self.label, self.run),
+            None => format!("{} run {}", self.label, self.run),
+        }
+    }
 }
 
 impl CaptureError {
@@ -219,9 +230,26 @@ pub fn record<S: Read + Write>(
         plan.rate_hz,
     )?;
     let project = client.active_project()?.ok_or(CaptureError::NoProject)?;
+    let mut load_log = LoadLog::create(client, project, plan.label.tag(), log);
     let now = OffsetDateTime::now_utc();
-    start_recording(client, project, log)?;
+    let base = TimeBase {
+        start: start_recording(client, project, log)?,
+    };
+    // The meter's own "now" just before the load and just after it, for the user log.
+    let live = match load_log {
+        Some(_) => client.last_recording(project).ok().flatten(),
+        None => None,
+    }
+    .map(|r| r.recording_id);
+    let before_load = load_log
+        .as_ref()
+        .and_then(|_| probe_meter(client, live, &device.device_id, plan, log));
     let outcome = run_command(&plan.command, plan.stdout_file.as_deref(), interrupt);
+    let after_load =
+        before_load.and_then(|_| probe_meter(client, live, &device.device_id, plan, log));
+    if after_load.is_none() {
+        load_log = None;
+    }
     let stopped = client.stop_recording(project);
     let mut failure = Failure::default();
     match &outcome {
@@ -269,6 +297,25 @@ pub fn record<S: Read + Write>(
             &mut failure,
         )?
     };
+    let window = outcome
+        .as_ref()
+        .ok()
+        .map(|o| (base.seconds(o.started), base.seconds(o.ended)));
+    let meter_clock = match (&load_log, window, &outcome, before_load, after_load) {
+        (Some(ul), Some((start_s, _)), Ok(o), Some(b), Some(a))
+            if live == Some(recording.recording_id) =>
+        {
+            let meter = (b.meter_at(o.started), a.meter_at(o.ended));
+            match ul.mark(client, recording.recording_id, meter, start_s) {
+                Ok(c) => Some(c),
+                Err(why) => {
+                    note_no_meter_clock(log, &why);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let (duration_s, load) = match &outcome {
         Ok(o) => match &o.load {
             Some(t) => (Some(t.duration_s), t.load.clone()),
@@ -287,6 +334,8 @@ pub fn record<S: Read + Write>(
         meter: meter_of(client),
         failure,
         load,
+        window,
+        meter_clock,
     });
     let fault = fault.filter(|_| !interrupt.is_set());
     Ok(Captured {
@@ -296,18 +345,49 @@ pub fn record<S: Read + Write>(
     })
 }
 
+/// The meter's sample count of the first recorded analog channel of the running recording
+/// `rec`, as time; `None` (said on `log`) when it cannot be read: the run goes on without a
+/// user log.
+fn probe_meter<S: Read + Write>(
+    client: &mut Client<S>,
+    rec: Option<i64>,
+    device: &str,
+    plan: &RecordPlan,
+    log: &mut dyn Write,
+) -> Option<MeterProbe> {
+    let channel = plan
+        .fetch
+        .channels
+        .iter()
+        .copied()
+        .find(|c| c.is_analog())?;
+    match MeterProbe::read(client, rec?, device, channel, f64::from(plan.rate_hz)) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            note_no_meter_clock(
+                log,
+                &format!("reading the meter's sample count failed ({e})"),
+            );
+            None
+        }
+    }
+}
+
 /// Starts the run's recording. A recording the meter refuses to start beside is one a crashed
 /// or killed capture left running (the Otii allows one at a time, and a recording belongs to the
 /// project, not to the connection that started it): it is stopped, said on `log`, and the start
 /// tried once more. When nothing was running (stopping is refused too), the first refusal is
 /// the error, as it was.
+///
+/// Returns the controller's instants around the start that succeeded: the recording's first
+/// sample was taken in between ([`TimeBase`]).
 fn start_recording<S: Read + Write>(
     client: &mut Client<S>,
     project: i64,
     log: &mut dyn Write,
-) -> Result<(), ClientError> {
-    match client.start_recording(project) {
-        Err(refused @ ClientError::Server { .. }) => {
+) -> Result<Bracket, ClientError> {
+    match Bracket::around(|| client.start_recording(project)) {
+        (Err(refused @ ClientError::Server { .. }), _) => {
             if client.stop_recording(project).is_err() {
                 return Err(refused);
             }
@@ -315,9 +395,10 @@ fn start_recording<S: Read + Write>(
                 log,
                 "otii-capture: a recording was already running on the meter (left by an interrupted capture?): stopped it, starting this run's ({refused})"
             );
-            client.start_recording(project)
+            let (started, at) = Bracket::around(|| client.start_recording(project));
+            started.map(|()| at)
         }
-        other => other,
+        (other, at) => other.map(|()| at),
     }
 }
 
@@ -374,6 +455,8 @@ pub fn fetch_existing<S: Read + Write>(
         meter: meter_of(client),
         failure,
         load: None,
+        window: None,
+        meter_clock: None,
     });
     Ok(Captured {
         record,

@@ -31,6 +31,8 @@ fn bin() -> assert_cmd::Command {
 
 #[path = "capture/faults.rs"]
 mod faults;
+#[path = "capture/timebase.rs"]
+mod timebase;
 
 /// Runs the binary with `args`, expects exit 1 with `needle` in stderr, returns stdout.
 fn expect_failure(args: &[&str], needle: &str) -> Vec<u8> {

@@ -2,11 +2,13 @@
 
 use std::io::{Read, Write};
 
-use otii_protocol::reply::{ChannelData, ChannelInfo, ChannelStatistics, Device, RecordingInfo};
+use otii_protocol::reply::{
+    ChannelData, ChannelInfo, ChannelStatistics, Device, RecordingInfo, UserLogEntry,
+};
 use otii_protocol::request::{
-    EnableChannel, GetActiveProject, GetChannelInfo, GetData, GetDataCount, GetDevices,
-    GetLastRecording, GetRecordings, GetSampleRate, GetStatistics, ProjectArgs, RecordingChannel,
-    SetSampleRate, StartRecording, StopRecording,
+    AppendUserLog, CreateUserLog, EnableChannel, GetActiveProject, GetChannelInfo, GetData,
+    GetDataCount, GetDevices, GetLastRecording, GetRecordings, GetSampleRate, GetStatistics,
+    GetUserLogData, ProjectArgs, RecordingChannel, SetSampleRate, StartRecording, StopRecording,
 };
 use otii_protocol::{Call, Channel};
 
@@ -166,5 +168,63 @@ impl<S: Read + Write> Client<S> {
             from,
             to,
         })
+    }
+
+    /// `project_create_user_log` (Otii 3.6+): the id the server gave the log.
+    pub fn create_user_log(&mut self, project: i64, name: &str) -> Result<String, ClientError> {
+        let data = CreateUserLog {
+            project_id: project,
+            id: name.into(),
+        };
+        Ok(self.call(&data)?.id)
+    }
+
+    /// `recording_append_user_log` (Otii 3.6+): `message` at `time` s on the recording's
+    /// timeline.
+    pub fn append_user_log(
+        &mut self,
+        recording: i64,
+        log: &str,
+        time: f64,
+        message: &str,
+    ) -> Result<(), ClientError> {
+        self.call(&AppendUserLog {
+            recording_id: recording,
+            measurement_id: log.into(),
+            time,
+            message: message.into(),
+        })
+        .map(drop)
+    }
+
+    /// `recording_get_user_log_data` (Otii 3.6+), every page: the entries within
+    /// `from..=to` s whose message contains `filter`.
+    pub fn user_log_entries(
+        &mut self,
+        recording: i64,
+        log: &str,
+        (from, to): (f64, f64),
+        filter: &str,
+    ) -> Result<Vec<UserLogEntry>, ClientError> {
+        let mut entries = Vec::new();
+        let mut page = 1;
+        loop {
+            let data = self.call(&GetUserLogData {
+                recording_id: recording,
+                user_log_id: log.into(),
+                from,
+                to,
+                filter: filter.into(),
+                page,
+                page_size: 1000,
+            })?;
+            entries.extend(data.values);
+            // The next page while this one is not the last (counted here, not from the
+            // answer's `page`, so a server numbering its pages from 0 cannot loop us).
+            if page >= data.pages_total {
+                return Ok(entries);
+            }
+            page += 1;
+        }
     }
 }
