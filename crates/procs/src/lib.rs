@@ -22,6 +22,8 @@
 //! - `ready.rs`: [`wait_for`], [`wait_http`]: until a child serves, with a deadline, the child
 //!   checked alive, an error quoting its log; [`http_status`], one plain `GET`.
 //! - `port.rs`: [`free_port`] on 127.0.0.1.
+//! - `priority.rs`: [`Priority`], how a measured process is scheduled (the study's default, or
+//!   `SCHED_FIFO` through `chrt` so other work on the machine does not interrupt it).
 //! - `minitwit.rs`: [`gunicorn_argv`], the one command line of MiniTwit; [`MiniTwitLaunch`] and
 //!   [`MiniTwit`], a local MiniTwit started and waited for.
 
@@ -31,6 +33,7 @@ mod foreground;
 mod interrupt;
 mod minitwit;
 mod port;
+mod priority;
 mod ready;
 
 pub use child::{signal_group, signal_process, OwnedChild, Signal, STOP_GRACE};
@@ -41,4 +44,5 @@ pub use minitwit::{
     gunicorn_argv, MiniTwit, MiniTwitError, MiniTwitLaunch, GUNICORN_CONF, TIMEOUT_VAR, WORKERS_VAR,
 };
 pub use port::free_port;
+pub use priority::{Priority, REALTIME_PRIORITY};
 pub use ready::{http_status, tail, wait_for, wait_http, NotReady};

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::ready::{wait_http, NotReady};
-use crate::{free_port, Interrupt, OwnedChild};
+use crate::{free_port, Interrupt, OwnedChild, Priority};
 
 /// gunicorn's configuration file in the MiniTwit folder: workers, timeout, the app and its
 /// folder, for every launcher.
@@ -75,6 +75,7 @@ pub struct MiniTwitLaunch {
     workers: Option<u32>,
     env: Vec<(OsString, OsString)>,
     startup: Duration,
+    priority: Priority,
 }
 
 impl MiniTwitLaunch {
@@ -99,6 +100,7 @@ impl MiniTwitLaunch {
             workers: None,
             env: Vec::new(),
             startup: Duration::from_secs(90),
+            priority: Priority::Default,
         }
     }
 
@@ -124,6 +126,12 @@ impl MiniTwitLaunch {
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.env
             .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// How gunicorn and its workers are scheduled (default: as the study ran them).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
         self
     }
 
@@ -160,7 +168,9 @@ impl MiniTwitLaunch {
             })?,
             p => p,
         };
-        let argv = gunicorn_argv(&gunicorn, &dir, &format!("127.0.0.1:{port}"));
+        let argv = self
+            .priority
+            .wrap(gunicorn_argv(&gunicorn, &dir, &format!("127.0.0.1:{port}")));
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]).env("MINITWIT_DB", abs(&self.db)?);
         if let Some(seed) = &self.seed {

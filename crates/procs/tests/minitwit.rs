@@ -110,3 +110,56 @@ fn an_interrupt_while_starting_stops_the_wait_and_the_group() {
         "{err:?}"
     );
 }
+
+/// The scheduling policy and real-time priority of `pid` (fields 41 and 40 of its stat).
+fn policy(pid: u32) -> (u32, u32) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    // Fields after the comm start at field 3; field N is rest[N - 3].
+    (rest[41 - 3].parse().unwrap(), rest[40 - 3].parse().unwrap())
+}
+
+#[test]
+fn a_realtime_minitwit_and_its_workers_run_under_sched_fifo() {
+    if let Err(e) = procs::Priority::Realtime.check() {
+        // Not root here: the refusal is the documented one-line reason.
+        assert!(e.contains("realtime priority"), "{e}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = launch(dir.path())
+        .priority(procs::Priority::Realtime)
+        .start(&Interrupt::new())
+        .unwrap();
+    let pid = server.pid();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while workers(pid).len() < 2 {
+        assert!(Instant::now() < deadline, "the study's 2 workers");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SCHED_FIFO is policy 1; the master is gunicorn itself (chrt exec'd it), not a wrapper.
+    assert_eq!(policy(pid), (1, u32::from(procs::REALTIME_PRIORITY)));
+    for w in workers(pid) {
+        assert_eq!(
+            policy(w),
+            (1, u32::from(procs::REALTIME_PRIORITY)),
+            "worker {w}"
+        );
+    }
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert!(
+        comm.starts_with("gunicorn") || comm.starts_with("python"),
+        "{comm}"
+    );
+    let plain = launch(dir.path()).start(&Interrupt::new()).unwrap();
+    assert_eq!(
+        policy(plain.pid()).0,
+        0,
+        "the default is SCHED_OTHER, as the study ran it"
+    );
+}
