@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use energy_stats::app::{anderson_table, cache_from, Command, Config, ReportFormat};
-use energy_stats::input::ReadOptions;
+use energy_stats::input::{ReadOptions, SessionOptions};
 use energy_stats::plan::PlanOptions;
 use energy_stats::report::ReportOptions;
 
@@ -138,6 +138,19 @@ struct Common {
     /// Keep warm-up runs (runs whose record or row says warmup) in the statistics.
     #[arg(long)]
     include_warmup: bool,
+    /// Only the runs of this recording session (s1, s2, …; the plan file lists them), under
+    /// their plain labels: e.g. an added version against the reference run beside it.
+    #[arg(long, value_name = "ID", conflicts_with = "by_session")]
+    session: Option<String>,
+    /// Every session's runs of an interpreter as a group of their own (3.12@s1, 3.12@s2).
+    /// By default an interpreter's group is its earliest session's runs and only later ones
+    /// (an added version's reference runs) are split off as label@session.
+    #[arg(long)]
+    by_session: bool,
+    /// Also read the sets a redo moved aside (OUT/archive/, given as an input or found among
+    /// the inputs), each as a group label@session-archived; skipped by default.
+    #[arg(long)]
+    include_archived: bool,
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -290,6 +303,11 @@ impl TryFrom<Cli> for Config {
                 read_traces: !common.no_traces,
                 load: Config::load_options(common.threads, cache),
                 modelled: common.modelled,
+                sessions: SessionOptions {
+                    session: common.session,
+                    by_session: common.by_session,
+                    include_archived: common.include_archived,
+                },
             },
             command,
             output: common.output,

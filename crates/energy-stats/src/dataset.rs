@@ -1,6 +1,7 @@
 //! The analysis' view of the inputs: a [`Run`] per run read, [`Group`]s of runs per
 //! interpreter, the [`Dataset`] of all groups and the idle baseline, and [`Source`], where a
-//! run's numbers came from.
+//! run's numbers came from; [`SessionOptions`] and [`assign_sessions`]: which recording
+//! session's runs form a group (`3.12`, `3.12@s2`).
 
 use std::path::PathBuf;
 
@@ -42,6 +43,9 @@ pub struct Run {
     pub modelled: bool,
     /// HTTP requests the load sent during the run, when the run record says.
     pub requests: Option<u64>,
+    /// The recording session the run belongs to (`s1`, `s2`, …), when its run record says
+    /// (`experiment` sets it; the study's logs and run tables have none).
+    pub session: Option<String>,
 }
 
 impl Run {
@@ -70,6 +74,7 @@ impl Run {
             failed: None,
             modelled: false,
             requests: None,
+            session: None,
         }
     }
 
@@ -150,6 +155,73 @@ impl Dataset {
     }
 }
 
+/// Which runs form a group, by recording session (`--session`, `--by-session`,
+/// `--include-archived`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Only the runs of this session (`s2`), under their plain labels.
+    pub session: Option<String>,
+    /// Every session's runs of an interpreter as a group of their own, `3.12@s1`, `3.12@s2`.
+    pub by_session: bool,
+    /// Read the sets a redo moved to `OUT/archive/` (given as the `archive` folder or one of
+    /// its set folders), each as its own group `3.12@s1-archived`.
+    pub include_archived: bool,
+}
+
+/// The suffix of an archived set's group label: `3.12@s1-archived`.
+pub const ARCHIVED_SUFFIX: &str = "-archived";
+
+/// The order of session ids: no session first (the study's data, older records), then `s1`,
+/// `s2`, … by number, then any other id by name.
+pub fn session_key(session: Option<&str>) -> (u8, u64, String) {
+    match session {
+        None => (0, 0, String::new()),
+        Some(s) => match s.strip_prefix('s').and_then(|n| n.parse::<u64>().ok()) {
+            Some(n) => (1, n, String::new()),
+            None => (2, 0, s.to_owned()),
+        },
+    }
+}
+
+/// The group label of a run of `label` from `session`: `3.12@s2`.
+pub fn session_label(label: &str, session: &str) -> String {
+    format!("{label}@{session}")
+}
+
+/// Labels the runs by session before they are grouped. By default an interpreter's group is its
+/// runs of its earliest session; its runs of a later session (an added version's reference
+/// runs) form the group `label@session`, so they are never pooled with the others. With
+/// `session`, only that session's runs are kept, under their plain labels; with `by_session`,
+/// every session is its own group. Runs without a session count as the earliest.
+pub fn assign_sessions(runs: &mut Vec<Run>, opts: &SessionOptions) {
+    if let Some(want) = &opts.session {
+        runs.retain(|r| r.session.as_deref() == Some(want.as_str()));
+        return;
+    }
+    let mut first: std::collections::HashMap<String, (u8, u64, String)> =
+        std::collections::HashMap::new();
+    for r in runs.iter() {
+        let k = session_key(r.session.as_deref());
+        first
+            .entry(r.label.clone())
+            .and_modify(|f| {
+                if k < *f {
+                    *f = k.clone();
+                }
+            })
+            .or_insert(k);
+    }
+    for r in runs.iter_mut() {
+        let Some(s) = r.session.clone() else { continue };
+        let later = first
+            .get(&r.label)
+            .is_some_and(|f| session_key(Some(&s)) > *f);
+        if opts.by_session || later {
+            r.label = session_label(&r.label, &s);
+        }
+    }
+}
+
 /// Version-aware ordering key: CPython labels (`3.8` < `3.9` < `3.10`) first, then labels with
 /// a prefix (`pypy3.9`) by prefix and version, then everything else by name.
 pub fn label_key(label: &str) -> (u8, String, Vec<u64>, String) {
@@ -171,6 +243,70 @@ pub fn label_key(label: &str) -> (u8, String, Vec<u64>, String) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn run(label: &str, n: u32, session: Option<&str>) -> Run {
+        Run {
+            session: session.map(str::to_owned),
+            ..Run::measured(label.into(), n, 1.0, 1.0, Source::RunRecord, String::new())
+        }
+    }
+
+    fn labels(runs: &[Run]) -> Vec<String> {
+        runs.iter().map(|r| r.label.clone()).collect()
+    }
+
+    #[test]
+    fn later_sessions_of_an_interpreter_are_groups_of_their_own() {
+        let all = vec![
+            run("3.12", 1, Some("s1")),
+            run("3.12", 2, Some("s1")),
+            run("3.12", 11, Some("s2")),
+            run("3.14", 1, Some("s2")),
+            run("3.8", 1, None),
+            run("pypy3.9", 1, Some("s10")),
+            run("pypy3.9", 2, Some("s3")),
+        ];
+        let mut d = all.clone();
+        assign_sessions(&mut d, &SessionOptions::default());
+        assert_eq!(
+            labels(&d),
+            [
+                "3.12",
+                "3.12",
+                "3.12@s2",
+                "3.14",
+                "3.8",
+                "pypy3.9@s10",
+                "pypy3.9"
+            ]
+        );
+        let mut b = all.clone();
+        let by = SessionOptions {
+            by_session: true,
+            ..SessionOptions::default()
+        };
+        assign_sessions(&mut b, &by);
+        assert_eq!(
+            labels(&b),
+            [
+                "3.12@s1",
+                "3.12@s1",
+                "3.12@s2",
+                "3.14@s2",
+                "3.8",
+                "pypy3.9@s10",
+                "pypy3.9@s3"
+            ]
+        );
+        let mut f = all;
+        let only = SessionOptions {
+            session: Some("s2".into()),
+            ..SessionOptions::default()
+        };
+        assign_sessions(&mut f, &only);
+        assert_eq!(labels(&f), ["3.12", "3.14"]);
+        assert_eq!(f[0].run, 11);
+    }
 
     #[test]
     fn labels_sort_by_version_then_prefix() {

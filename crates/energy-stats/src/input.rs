@@ -9,15 +9,23 @@
 //!
 //! A `baseline.jsonl` in a group directory holds idle-baseline runs: they are read into
 //! [`Dataset::baseline`], never into a group.
+//!
+//! Runs of a recording session later than their interpreter's first form a group of their own
+//! (`3.12@s2`: an added version's reference runs), as [`assign_sessions`] says. The `archive`
+//! folder of a results folder (sets a redo moved aside) is skipped unless
+//! `--include-archived`; its sets are then groups `3.12@s1-archived`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use procs::Interrupt;
-use records::{GroupDir, RunRecord};
+use records::{archived_parts, GroupDir, RunRecord, ARCHIVE_FOLDER};
 
-pub use crate::dataset::{label_key, Dataset, Group, Run, Source};
+pub use crate::dataset::{
+    assign_sessions, label_key, session_label, Dataset, Group, Run, SessionOptions, Source,
+    ARCHIVED_SUFFIX,
+};
 pub use crate::table::read_csv_table;
 
 use crate::loader::{load_traces, LoadOptions};
@@ -79,6 +87,8 @@ pub struct ReadOptions {
     pub load: LoadOptions,
     /// Treat every run as modelled, whatever its meter says.
     pub modelled: bool,
+    /// Which runs form a group, by recording session; archived sets.
+    pub sessions: SessionOptions,
 }
 
 /// Read every input and group the runs.
@@ -101,7 +111,7 @@ pub fn read_inputs_until(
                 .map_err(io_err(Path::new("-")))?;
             read_table_bytes(&bytes, "-", None, opts, &mut read)?;
         } else if input.is_dir() {
-            read_group_dir(&GroupDir::new(input), opts, &mut read)?;
+            read_dir(input, opts, &mut read)?;
         } else if input.file_name().is_some_and(|n| n == "log.txt") {
             let label = input
                 .parent()
@@ -122,6 +132,10 @@ pub fn read_inputs_until(
         for r in runs.iter_mut().chain(baseline.iter_mut()) {
             r.modelled = true;
         }
+    }
+    assign_sessions(&mut runs, &opts.sessions);
+    if let Some(want) = &opts.sessions.session {
+        baseline.retain(|r| r.session.as_deref() == Some(want.as_str()));
     }
     if opts.read_traces {
         read_traces(&mut runs, opts, interrupt)?;
@@ -177,6 +191,74 @@ fn read_traces(
             Err(e) => return Err(InputError::Bad(e.to_string())),
         }
     }
+    Ok(())
+}
+
+/// A directory input: a group folder; `OUT/archive` (its sets read only with
+/// `--include-archived`, else skipped with a note); or one archived set, `archive/minitwit312-s1`.
+fn read_dir(input: &Path, opts: &ReadOptions, read: &mut Runs) -> Result<(), InputError> {
+    let dir = GroupDir::new(input);
+    let name = input
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let plain = dir.runs_jsonl().is_file() || dir.log_txt().is_file();
+    if name == ARCHIVE_FOLDER && !plain {
+        if !opts.sessions.include_archived {
+            eprintln!(
+                "energy-stats: note: skipped {}: sets a redo moved aside (--include-archived reads them)",
+                input.display()
+            );
+            return Ok(());
+        }
+        let mut sets: Vec<PathBuf> = std::fs::read_dir(input)
+            .map_err(io_err(input))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir())
+            .collect();
+        sets.sort();
+        for set in sets {
+            read_archived(&set, opts, read)?;
+        }
+        return Ok(());
+    }
+    let in_archive = input
+        .canonicalize()
+        .ok()
+        .and_then(|p| {
+            p.parent()
+                .and_then(|d| d.file_name())
+                .map(|n| n == ARCHIVE_FOLDER)
+        })
+        .unwrap_or(false);
+    if in_archive && archived_parts(&name).is_some() {
+        return read_archived(input, opts, read);
+    }
+    read_group_dir(&dir, opts, read)
+}
+
+/// One archived set: its runs labelled `3.12@s1-archived` (by each run's session, else the
+/// folder's), never pooled with the current set.
+fn read_archived(dir: &Path, opts: &ReadOptions, read: &mut Runs) -> Result<(), InputError> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some((label, folder_session)) = archived_parts(&name) else {
+        return Err(InputError::Bad(format!(
+            "{}: not an archived set (expected a folder named like minitwit312-s1)",
+            dir.display()
+        )));
+    };
+    let mut set = Runs::default();
+    read_group_dir(&GroupDir::new(dir), opts, &mut set)?;
+    for r in set.runs.iter_mut().chain(set.baseline.iter_mut()) {
+        let session = r.session.clone().unwrap_or_else(|| folder_session.clone());
+        r.label = format!("{}{ARCHIVED_SUFFIX}", session_label(&label, &session));
+    }
+    read.runs.append(&mut set.runs);
+    read.baseline.append(&mut set.baseline);
     Ok(())
 }
 

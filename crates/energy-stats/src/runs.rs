@@ -105,6 +105,8 @@ pub fn row_into_run(row: RunRow, file: Option<&Path>) -> (Run, bool) {
         failed,
         modelled: row.modelled,
         requests: row.requests,
+        // Run tables carry no session: sessions are read from run records.
+        session: None,
     };
     (run, row.status == RowStatus::Baseline)
 }

@@ -60,6 +60,7 @@ fn run_from_record(r: RunRecord, origin: String, record_file: Option<&Path>) -> 
         warmup: r.run == 0,
         modelled: r.is_modelled(),
         requests: r.load.as_ref().map(|l| l.requests),
+        session: r.session,
         label: r.label,
         run: r.run,
         power_w: r.power_avg_w,

@@ -12,7 +12,7 @@ use procs::{signal_process, Signal};
 use records::{read_jsonl, RequestRecord, RunRecord, Status};
 
 mod common;
-use common::{alive, assert_trace_in_study_layout, files_ending, runs};
+use common::{alive, assert_trace_in_study_layout, files_ending, pypy_venv, runs};
 
 struct Env {
     dir: tempfile::TempDir,
@@ -24,18 +24,6 @@ fn env() -> Env {
         dir: tempfile::tempdir().unwrap(),
         seed: testkit::seed_sql(),
     }
-}
-
-fn pypy_venv() -> PathBuf {
-    let v = std::env::var_os("CPE_PYPY_VENV").map(PathBuf::from).expect(
-        "CPE_PYPY_VENV is not set: run it through `make test` (the PyPy venv with MiniTwit's pins)",
-    );
-    assert!(
-        v.join("bin/gunicorn").exists(),
-        "{}: no gunicorn; run `make test`",
-        v.display()
-    );
-    v
 }
 
 fn experiment(e: &Env, extra: &[&str]) -> Command {

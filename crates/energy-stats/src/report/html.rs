@@ -127,6 +127,7 @@ pub fn html(r: &Report, figures: &[(String, String)]) -> String {
     );
     verdicts(&mut s, r);
     study(&mut s, r, figures);
+    sessions(&mut s, r);
     // The figures across interpreters full width, then one small figure per interpreter.
     let per_group = |n: &str| {
         ["hist_", "trace_", "mean_trace_"]
@@ -386,6 +387,75 @@ fn tables(s: &mut String, r: &Report) {
         }
         s.push_str("</ul>\n");
     }
+}
+
+/// The recording sessions and the reference's drift between them (nothing when no run says
+/// its session).
+fn sessions(s: &mut String, r: &Report) {
+    if r.sessions.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "<h2 id=\"sessions\">Sessions</h2>\n<p>Each recording session (date, interpreters, order, seed and tool versions: the plan file) and its groups; an interpreter's runs of a later session than its first are a group of their own, <code>label@session</code>.</p>"
+    );
+    let rows: Vec<Vec<String>> = r
+        .sessions
+        .iter()
+        .map(|row| {
+            let groups: Vec<String> = row
+                .groups
+                .iter()
+                .map(|g| format!("{} ({})", g.group, g.runs))
+                .collect();
+            vec![row.session.clone(), groups.join(", ")]
+        })
+        .collect();
+    table(s, &["session", "groups (runs)"], &rows);
+    for note in r.sessions.iter().filter_map(|row| row.note.as_ref()) {
+        let _ = writeln!(s, "<p>{}.</p>", esc(&super::markdown::capitalise(note)));
+    }
+    if r.drift.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "<h2 id=\"drift\">Drift of the reference between sessions</h2>"
+    );
+    let rows: Vec<Vec<String>> = r
+        .drift
+        .iter()
+        .map(|d| {
+            vec![
+                d.reference.clone(),
+                format!("{} → {}", d.before_session, d.after_session),
+                num(format!("{} → {}", d.runs[0], d.runs[1])),
+                num(format!("{:.2} → {:.2}", d.mean_j[0], d.mean_j[1])),
+                num(format!("{:+.2} %", d.difference_pct)),
+                d.interval_pct
+                    .map_or("n/a".into(), |[a, b]| format!("[{a:+.2}, {b:+.2}]")),
+                d.verdict.words().into(),
+            ]
+        })
+        .collect();
+    table(
+        s,
+        &[
+            "reference",
+            "sessions",
+            "runs",
+            "mean (J)",
+            "difference",
+            "95 % interval",
+            "verdict",
+        ],
+        &rows,
+    );
+    s.push_str("<ul>");
+    for d in &r.drift {
+        let _ = write!(s, "<li>{}</li>", esc(&d.sentence));
+    }
+    s.push_str("</ul>\n");
 }
 
 fn notes(s: &mut String, r: &Report) {

@@ -154,6 +154,7 @@ pub fn markdown(r: &Report) -> String {
         );
     }
     study_section(&mut s, r);
+    sessions_section(&mut s, r);
     let _ = writeln!(s, "\n## Run order\n");
     let _ = writeln!(
         s,
@@ -209,6 +210,65 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n> **{n}**");
     }
     s
+}
+
+/// The recording sessions and the reference's drift between them (nothing when no run says
+/// its session).
+fn sessions_section(s: &mut String, r: &Report) {
+    if r.sessions.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Sessions\n");
+    let _ = writeln!(
+        s,
+        "Each recording session (its date, interpreters, order, seed and tool versions are in the plan file) and the groups it recorded. An interpreter's runs of a later session than its first (a reference run beside an added version) are a group of their own, `label@session`; sets a redo moved aside are `label@session-archived` (read with `--include-archived`).\n"
+    );
+    let _ = writeln!(s, "| session | groups (runs) |\n|---|---|");
+    for row in &r.sessions {
+        let groups: Vec<String> = row
+            .groups
+            .iter()
+            .map(|g| format!("{} ({})", g.group, g.runs))
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", row.session, groups.join(", "));
+    }
+    for note in r.sessions.iter().filter_map(|row| row.note.as_ref()) {
+        let _ = writeln!(s, "\n{}.", super::markdown::capitalise(note));
+    }
+    if r.drift.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Drift of the reference between sessions\n");
+    let _ = writeln!(
+        s,
+        "| reference | sessions | runs | mean (J) | difference | {:.0} % interval | verdict |\n|---|---|---:|---:|---:|---|---|",
+        100.0 * r.drift[0].level
+    );
+    for d in &r.drift {
+        let _ = writeln!(
+            s,
+            "| {} | {} → {} | {} → {} | {:.2} → {:.2} | {:+.2} % | {} | {} |",
+            d.reference,
+            d.before_session,
+            d.after_session,
+            d.runs[0],
+            d.runs[1],
+            d.mean_j[0],
+            d.mean_j[1],
+            d.difference_pct,
+            d.interval_pct
+                .map_or("n/a".into(), |[a, b]| format!("[{a:+.2}, {b:+.2}]")),
+            d.verdict.words()
+        );
+    }
+    s.push('\n');
+    for d in &r.drift {
+        let _ = writeln!(s, "- {}", d.sentence);
+    }
+    let _ = writeln!(
+        s,
+        "\nThe rule: the reference's % difference between the sessions gets a Fieller–Welch interval at the report's level; 0 % inside it is \"no drift detected\" (the added versions compare with the earlier ones directly, but not below the interval's reach), 0 % outside is \"drift\" (they compare only through the reference, run in the same session). With no true drift the check says \"drift\" 5 % of the time (docs/method.md)."
+    );
 }
 
 /// The study's table beside this machine's: both means, both % columns, τ and the verdict.

@@ -13,6 +13,8 @@
 //! - `html.rs`: [`html`], one self-contained page with the figures inline.
 //! - `notes.rs`: the runs left out ([`LeftOut`]) and the tests a group is too small for
 //!   ([`SmallSample`]).
+//! - `sessions.rs`: the recording sessions ([`SessionRow`]) and the reference's drift between
+//!   them ([`Drift`], [`drift_verdict`]).
 
 mod csv;
 mod headline;
@@ -20,6 +22,7 @@ mod html;
 mod latex;
 mod markdown;
 mod notes;
+mod sessions;
 mod study;
 
 pub use self::csv::csv;
@@ -29,6 +32,9 @@ pub use latex::latex;
 pub use latex::latex_study;
 pub use markdown::markdown;
 pub use notes::{left_out, left_out_summary, small_samples, LeftOut, SmallSample};
+pub use sessions::{
+    drift_verdict, sessions, Drift, DriftVerdict, Relative, SessionGroup, SessionRow,
+};
 pub use study::{
     compare as compare_with_study, StudyComparison, StudyRow, KENDALL_MIN_VERSIONS, STUDY_MEAN_J,
     STUDY_VERSIONS,
@@ -264,6 +270,12 @@ pub struct Report {
     pub baseline_power_w: Option<Describe>,
     /// The study's published table beside this machine's, and whether the orders agree.
     pub study: StudyComparison,
+    /// The recording sessions of the runs (none when no run record says its session).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<SessionRow>,
+    /// The reference's drift between sessions, with the verdict on the added versions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<Drift>,
 }
 
 const MODELLED_NOTE: &str =
@@ -414,7 +426,10 @@ pub fn build(data: &Dataset, opts: &ReportOptions) -> Report {
         .collect();
     let pairs = pairwise(&named, "energy");
     let sizes: Vec<(String, usize)> = energies.iter().map(|(l, e)| (l.clone(), e.len())).collect();
+    let (session_rows, drift) = sessions(data, opts.include_warmup);
     Report {
+        sessions: session_rows,
+        drift,
         schema: REPORT_SCHEMA,
         modelled,
         note: modelled.then(|| MODELLED_NOTE.to_string()),

@@ -32,6 +32,19 @@ pub fn experiment(dir: &Path, seed: &Path, extra: &[&str]) -> Command {
     cmd
 }
 
+/// The PyPy venv with MiniTwit's pins (`CPE_PYPY_VENV`, made by `make test`).
+pub fn pypy_venv() -> std::path::PathBuf {
+    let v = std::env::var_os("CPE_PYPY_VENV").map(std::path::PathBuf::from).expect(
+        "CPE_PYPY_VENV is not set: run it through `make test` (the PyPy venv with MiniTwit's pins)",
+    );
+    assert!(
+        v.join("bin/gunicorn").exists(),
+        "{}: no gunicorn; run `make test`",
+        v.display()
+    );
+    v
+}
+
 /// The run records of a group folder's `runs.jsonl`.
 pub fn runs(group: &Path) -> Vec<RunRecord> {
     let f = fs::File::open(group.join("runs.jsonl")).unwrap();
