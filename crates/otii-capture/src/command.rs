@@ -23,6 +23,29 @@ pub struct CommandOutcome {
     /// The last load line it printed, if any ([`LoadLine::parse_line`]: a JSON object with a
     /// numeric `duration_s`, `clients` a number or a list).
     pub load: Option<LoadReading>,
+    /// When that load line was read from its stdout.
+    pub load_seen: Option<Instant>,
+}
+
+impl CommandOutcome {
+    /// The load's start and end on the controller's clock. With a load line, the load's own:
+    /// its end is when the line was read and its start `duration_s` before (the zero of its
+    /// request records' `start_s`, which a load's start-up, e.g. `minitwit-load --seed-sql`
+    /// parsing its seed, puts well after the spawn); without one, the spawn and the exit.
+    pub fn load_window(&self) -> (Instant, Instant) {
+        let own = self
+            .load
+            .as_ref()
+            .zip(self.load_seen)
+            .and_then(|(l, seen)| {
+                // The line was written before the exit: a reader thread scheduled late is
+                // corrected by the exit seen.
+                let seen = seen.min(self.ended);
+                let d = Duration::try_from_secs_f64(l.duration_s).ok()?;
+                Some((seen.checked_sub(d)?, seen))
+            });
+        own.unwrap_or((self.started, self.ended))
+    }
 }
 
 /// How often the command is checked for its exit (and for Ctrl-C): the precision of
@@ -64,23 +87,26 @@ pub fn run_command(
     };
     let ended = Instant::now();
     let wall = ended.duration_since(start);
-    let load = reader
+    let (load, load_seen) = reader
         .join()
-        .map_err(|_| io::Error::other("the thread reading the command's stdout panicked"))??;
+        .map_err(|_| io::Error::other("the thread reading the command's stdout panicked"))??
+        .unzip();
     Ok(CommandOutcome {
         wall,
         started: start,
         ended,
         status,
         load,
+        load_seen,
     })
 }
 
-/// Copies the command's stdout line by line and returns the last load line seen.
+/// Copies the command's stdout line by line and returns the last load line seen, with when it
+/// was read.
 fn pass_stdout(
     out: Option<std::process::ChildStdout>,
     mut keep: Option<AtomicFile>,
-) -> io::Result<Option<LoadReading>> {
+) -> io::Result<Option<(LoadReading, Instant)>> {
     let mut load = None;
     if let Some(out) = out {
         let mut reader = BufReader::new(out);
@@ -91,8 +117,9 @@ fn pass_stdout(
             if reader.read_line(&mut line)? == 0 {
                 break;
             }
+            let seen = Instant::now();
             if let Some(t) = LoadLine::parse_line(&line) {
-                load = Some(t);
+                load = Some((t, seen));
             }
             match keep.as_mut() {
                 Some(f) => f.write_all(line.as_bytes())?,
@@ -124,6 +151,10 @@ mod tests {
         .collect();
         let o = run_command(&argv, Some(&f), &Interrupt::new()).unwrap();
         assert!(o.status.success());
+        let (start, end) = o.load_window();
+        assert_eq!(end, o.load_seen.unwrap().min(o.ended));
+        assert!(end <= o.ended && start >= o.started - Duration::from_secs(1));
+        assert_eq!(end - start, Duration::from_secs_f64(0.5));
         assert_eq!(o.load.unwrap().duration_s, 0.5);
         assert_eq!(std::fs::read_to_string(&f).unwrap().lines().count(), 2);
     }

@@ -11,7 +11,7 @@ use records::{MeterStats, RunRecord};
 use time::OffsetDateTime;
 
 use crate::client::{Client, ClientError};
-use crate::command::run_command;
+use crate::command::{run_command, CommandOutcome};
 use crate::describe::{meter_of, meter_statistics, run_record, started_at, RunFacts};
 use crate::download::{download, Download, DownloadError, Fetch};
 use crate::fault::{is_no_space, Fault, NoSpace, LOAD_UNAVAILABLE};
@@ -297,15 +297,13 @@ pub fn record<S: Read + Write>(
             &mut failure,
         )?
     };
-    let window = outcome
-        .as_ref()
-        .ok()
-        .map(|o| (base.seconds(o.started), base.seconds(o.ended)));
-    let meter_clock = match (&load_log, window, &outcome, before_load, after_load) {
-        (Some(ul), Some((start_s, _)), Ok(o), Some(b), Some(a))
+    let instants = outcome.as_ref().ok().map(CommandOutcome::load_window);
+    let window = instants.map(|(s, e)| (base.seconds(s), base.seconds(e)));
+    let meter_clock = match (&load_log, window, instants, before_load, after_load) {
+        (Some(ul), Some((start_s, _)), Some((s, e)), Some(b), Some(a))
             if live == Some(recording.recording_id) =>
         {
-            let meter = (b.meter_at(o.started), a.meter_at(o.ended));
+            let meter = (b.meter_at(s), a.meter_at(e));
             match ul.mark(client, recording.recording_id, meter, start_s) {
                 Ok(c) => Some(c),
                 Err(why) => {

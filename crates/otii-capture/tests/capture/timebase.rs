@@ -94,6 +94,112 @@ fn record_puts_the_load_on_the_recordings_and_the_meters_timeline() {
 }
 
 #[test]
+fn a_load_line_puts_the_loads_own_zero_on_the_timeline() {
+    // The load starts its clock 0.3 s after it was spawned (a start-up) and reports a 0.2 s
+    // scenario: its zero is when the line came minus 0.2 s, not the spawn.
+    let h = sim(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["--otii", &h.addr().to_string(), "record", "--rate", "10000"])
+        .args(["--out", dir.path().to_str().unwrap(), "--", "sh", "-c"])
+        .arg(
+            r#"sleep 0.5; echo '{"duration_s":0.2,"requests":1,"errors":0,"by_status":{"200":1}}'"#,
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = parse_record(&out.stdout);
+    let (start, end) = (r.load_start_s.unwrap(), r.load_end_s.unwrap());
+    assert_eq!(r.duration_s, 0.2);
+    assert!((end - start - 0.2).abs() < 1e-6, "{start}..{end}");
+    assert!(
+        (0.29..0.45).contains(&start),
+        "the load's zero {start} s, 0.3 s after its spawn"
+    );
+    let m = r.meter_clock.unwrap();
+    assert!(m.offset_s.abs() < 0.005, "offset {} s", m.offset_s);
+    assert!(
+        ((m.load_end_s - m.load_start_s) - 0.2).abs() < 0.005,
+        "{m:?}"
+    );
+}
+
+#[test]
+fn minitwit_loads_requests_fall_inside_its_window_on_the_recording() {
+    let server = testkit::MiniTwit::builder()
+        .seed(testkit::seed_sql())
+        .start();
+    let (status, _) = testkit::http_get(&format!("{}/cleardb", server.base_url())).unwrap();
+    assert_eq!(status, 302, "{}", server.log());
+    let h = sim(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let requests = dir.path().join("requests.jsonl");
+    let load = testkit::bin_dir().join("minitwit-load");
+    let out = bin()
+        .args(["--otii", &h.addr().to_string(), "record", "--rate", "10000"])
+        .args(["--out", dir.path().to_str().unwrap(), "--"])
+        .arg(&load)
+        .args([
+            "run",
+            "--server",
+            &server.base_url(),
+            "--users",
+            "2",
+            "--run-id",
+            "tb",
+        ])
+        .arg("--records")
+        .arg(&requests)
+        .arg("--seed-sql")
+        .arg(testkit::seed_sql())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", server.log());
+    let r = parse_record(&out.stdout);
+    let (start, end) = (r.load_start_s.unwrap(), r.load_end_s.unwrap());
+    assert!(
+        (end - start - r.duration_s).abs() < 1e-6,
+        "{start}..{end} vs {}",
+        r.duration_s
+    );
+    assert!(
+        end <= r.recording_s,
+        "load end {end} after the recording {}",
+        r.recording_s
+    );
+    let file = BufReader::new(std::fs::File::open(&requests).unwrap());
+    let records: Vec<records::RequestRecord> = records::read_jsonl(file, "requests.jsonl")
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let load = r.load.clone().unwrap();
+    assert_eq!(records.len() as u64, load.requests);
+    assert!(load.requests > 300 && load.errors == 0, "{load:?}");
+    // Every request, put on the recording's timeline, lies inside the load's window.
+    for q in &records {
+        let at = start + q.start_s;
+        let done = at + q.latency_ms / 1000.0;
+        assert!(
+            at >= start && done <= end + 1e-6,
+            "request {} at {at}..{done} outside {start}..{end}",
+            q.seq
+        );
+    }
+    eprintln!(
+        "minitwit-load: zero {:.1} ms after the recording's first sample ({} requests, {:.3} s)",
+        start * 1e3,
+        records.len(),
+        r.duration_s
+    );
+    let m = r.meter_clock.unwrap();
+    assert!(m.offset_s.abs() < 0.005, "offset {} s", m.offset_s);
+}
+
+#[test]
 fn a_meter_refusing_user_logs_still_gives_the_controllers_times() {
     let h = sim(Config {
         faults: vec![Fault::ErrorOn("project_create_user_log".into())],
