@@ -92,14 +92,18 @@ pub struct RunRecord {
     /// `None` for runs recorded by a tool alone or before sessions existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
-    /// When the load command was started, in seconds from the recording's first sample (the
-    /// recording's own timeline); request records' `start_s` count from this moment.
+    /// When the load started, in seconds from the recording's first sample (the recording's own
+    /// timeline, on the controller's clock): the zero of its request records' `start_s` (with a
+    /// load line, when it was read minus `duration_s`; without one, the command's spawn). A
+    /// request starts at sample `⌊(load_start_s + start_s) × sample_rate_hz⌋`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_start_s: Option<f64>,
-    /// When the load command ended, in seconds from the recording's first sample.
+    /// When the load ended, in seconds from the recording's first sample (with a load line,
+    /// `load_start_s + duration_s`; without one, the command's exit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_end_s: Option<f64>,
-    /// The load's start and end on the meter's own clock, when the meter keeps user logs.
+    /// The load's start and end on the meter's own clock, when the meter keeps user logs (Otii
+    /// 3.6+, otii-sim); `docs/otii.md`, "Time base", gives the rule and its uncertainty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter_clock: Option<MeterClock>,
 }
@@ -113,7 +117,8 @@ pub struct MeterClock {
     /// The load's end on the meter's timeline, seconds from the recording's first sample.
     pub load_end_s: f64,
     /// Meter's start minus the controller's `load_start_s`, in seconds: add it to a controller
-    /// time to get the meter's.
+    /// time to get the meter's. Its size is the meter's sample delivery lag (negative) plus a
+    /// real Arc's first-sample delay (positive), within half a request's round trip.
     pub offset_s: f64,
 }
 
