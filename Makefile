@@ -196,6 +196,16 @@ bench-stats: $(STATS_VENV)/.stamp | $(STAMPS)/apt.stamp
 	$(STATS_VENV)/bin/python crates/energy-stats/bench/bench.py --size $(if $(QUICK),quick,full) \
 	  --bin $(BIN)/energy-stats --out $(BENCH_OUT)/stats
 
+# energy-stats requests (energy per request and endpoint, docs/requests.md) warm (its Parquet
+# store) and cold, beside the xz decode floor and a pandas + numpy peer doing the same
+# attribution, with peak memory (/usr/bin/time -v), on bench-stats' traces laid out as results
+# folders with 492 requests per run; QUICK=1 for the small set.
+.PHONY: bench-requests
+bench-requests: $(STATS_VENV)/.stamp | $(STAMPS)/apt.stamp
+	$(CARGO) build --release --locked -p energy-stats
+	$(STATS_VENV)/bin/python crates/energy-stats/bench/bench_requests.py --size $(if $(QUICK),quick,full) \
+	  --bin $(BIN)/energy-stats --out $(BENCH_OUT)/stats
+
 # Regenerates the golden fixtures with the pinned SciPy/pandas (by hand, then commit; the
 # tests only compare against the committed file).
 stats-golden: $(STATS_VENV)/.stamp

@@ -40,6 +40,16 @@ pub enum Command {
         /// JSON instead of sentences.
         json: bool,
     },
+    /// Energy per request and per endpoint (`requests`).
+    Requests {
+        /// Output format.
+        format: RequestsFormat,
+    },
+    /// The study as a Parquet dataset in this folder (`export --parquet`).
+    Export {
+        /// The dataset's folder.
+        dir: PathBuf,
+    },
     /// The figures.
     Plot {
         /// Output directory.
@@ -66,6 +76,17 @@ pub enum ReportFormat {
     Headline,
     /// One self-contained HTML page with the figures inline.
     Html,
+}
+
+/// Formats of `requests`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestsFormat {
+    /// The JSON document (`requests/1`).
+    Json,
+    /// One row per interpreter and endpoint.
+    Csv,
+    /// Tables for people.
+    Markdown,
 }
 
 /// A validated invocation.
@@ -152,6 +173,11 @@ fn run_buffered<W: Write>(config: &Config, interrupt: &Interrupt, sink: W) -> Re
 
 /// Read the inputs and run the command, writing data to `out`; stop when `interrupt` is set.
 pub fn run(config: &Config, interrupt: &Interrupt, out: &mut dyn Write) -> Result<()> {
+    // `requests` and `export` read results folders themselves (run records, request logs,
+    // whole power columns), not the run tables the other commands share.
+    if let Command::Requests { .. } | Command::Export { .. } = &config.command {
+        return crate::requests::app::run(config, interrupt, out);
+    }
     let data = read_inputs_until(&config.inputs, &config.read, interrupt)?;
     let data = select_groups(data, &config.groups)?;
     if interrupt.is_set() {
@@ -237,6 +263,7 @@ pub fn run(config: &Config, interrupt: &Interrupt, out: &mut dyn Write) -> Resul
                 }
             }
         }
+        Command::Requests { .. } | Command::Export { .. } => {}
         Command::Plot {
             out_dir,
             png,

@@ -1,6 +1,8 @@
 //! The cache of decoded traces: one small JSON file per trace holding its [`TraceSummary`],
 //! keyed by the trace's canonical path and invalidated when its size or modification time
-//! changes (or when this format's version changes).
+//! changes (or when this format's version changes); and, once a command needed the samples
+//! themselves (`requests`, `export`), the trace's power column as Parquet under the same name
+//! ([`crate::store`]).
 //!
 //! Where: `--cache-dir DIR`, else `$ENERGY_STATS_CACHE`, else `$XDG_CACHE_HOME/cpython-energy/energy-stats`,
 //! else `~/.cache/cpython-energy/energy-stats`. A cache that cannot be read or written is
@@ -62,6 +64,21 @@ pub struct Key {
 }
 
 impl Key {
+    /// The trace's canonical path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its size in bytes when the key was taken.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Its modification time (ns since the epoch) when the key was taken.
+    pub fn mtime_ns(&self) -> u128 {
+        self.mtime_ns
+    }
+
     /// The key of `trace` as it is now (`None` when it cannot be looked up). Taken before the
     /// trace is decoded, so that a trace rewritten meanwhile is not cached under its new size
     /// and time with the old contents.
@@ -96,6 +113,12 @@ impl Cache {
     fn entry_path(&self, canonical: &Path) -> PathBuf {
         let h = fnv1a(canonical.as_os_str().as_encoded_bytes());
         self.dir.join(format!("{h:016x}.json"))
+    }
+
+    /// Where the trace `k`'s power column is kept as Parquet ([`crate::store`]): beside its
+    /// summary, under the same name.
+    pub fn column_path(&self, k: &Key) -> PathBuf {
+        self.entry_path(&k.path).with_extension("parquet")
     }
 
     /// The cached summary of the trace `k`, if there is one for its size and mtime.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use energy_stats::app::{anderson_table, cache_from, Command, Config, ReportFormat};
+use energy_stats::app::{
+    anderson_table, cache_from, Command, Config, ReportFormat, RequestsFormat,
+};
 use energy_stats::input::{ReadOptions, SessionOptions};
 use energy_stats::plan::PlanOptions;
 use energy_stats::report::ReportOptions;
@@ -30,6 +32,8 @@ EXAMPLES:
   energy-stats runs data/out/minitwit* | energy-stats report -   the same report, piped
   energy-stats plot data/out/minitwit*/ --out figures     the study's figures as SVG
   energy-stats plan data/demo/*/ --difference 2           runs per interpreter to tell 2 % apart
+  energy-stats requests data/demo/out/*/ --format md      energy per request and endpoint
+  energy-stats export --parquet study.parquet data/demo/out/*/   samples, runs, requests as Parquet
 
 EXIT CODES: 0 ok, 1 failure (bad input: the message names file and line), 2 usage,
 130 interrupted.";
@@ -94,6 +98,30 @@ enum Sub {
         /// text (one sentence per pair) or json.
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
+    },
+    /// Energy per request and per endpoint: each run's request log (requests/run-NNN.jsonl)
+    /// joined to its trace. The energy above the idle baseline in each sample interval goes in
+    /// equal shares to the requests in flight; intervals with none are "between requests".
+    /// Baseline: the group's baseline recording nearest before the run, else the trace's 5th
+    /// percentile. Per interpreter and endpoint: count, mean energy per request with a 95 %
+    /// t interval across runs, mean latency, share of the run's energy (docs/requests.md).
+    /// Inputs: results folders (OUT/minitwit312/).
+    Requests {
+        #[command(flatten)]
+        common: Common,
+        /// json (the document of docs/requests.md), csv or md (Markdown).
+        #[arg(long, value_enum, default_value_t = ReqFormat::Md)]
+        format: ReqFormat,
+    },
+    /// The study as a Parquet dataset partitioned by interpreter and run (hive style,
+    /// samples/label=3.12/run=4/part-0.parquet, and runs/, requests/), for polars, DuckDB,
+    /// pandas or Spark (docs/requests.md). Prints the files written. Inputs: results folders.
+    Export {
+        #[command(flatten)]
+        common: Common,
+        /// The dataset's folder (created if missing; files of the same runs are replaced).
+        #[arg(long, value_name = "DIR")]
+        parquet: PathBuf,
     },
     /// The study's figures: traces, mean traces, box plots, histograms, run order.
     Plot {
@@ -173,6 +201,13 @@ enum Format {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReqFormat {
+    Json,
+    Csv,
+    Md,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 enum PlanFormat {
     Text,
     Json,
@@ -198,6 +233,17 @@ fn latex_variable(name: &str) -> anyhow::Result<String> {
         ),
     }
     .to_string())
+}
+
+/// `requests` and `export` read results folders: traces and request logs, which a pipe cannot
+/// carry.
+fn refuse_stdin(common: &Common, command: &str) -> anyhow::Result<()> {
+    if common.inputs.iter().any(|p| p.as_os_str() == "-") {
+        anyhow::bail!(
+            "- (stdin): {command} reads results folders (OUT/minitwit312/) with their traces and request logs; give the folders"
+        );
+    }
+    Ok(())
 }
 
 /// Validation into the library's configuration; an error is a usage error (exit 2).
@@ -266,6 +312,19 @@ impl TryFrom<Cli> for Config {
                 };
                 let json = matches!(format, PlanFormat::Json);
                 (common, Command::Plan { options, json })
+            }
+            Sub::Requests { common, format } => {
+                refuse_stdin(&common, "requests")?;
+                let format = match format {
+                    ReqFormat::Json => RequestsFormat::Json,
+                    ReqFormat::Csv => RequestsFormat::Csv,
+                    ReqFormat::Md => RequestsFormat::Markdown,
+                };
+                (common, Command::Requests { format })
+            }
+            Sub::Export { common, parquet } => {
+                refuse_stdin(&common, "export")?;
+                (common, Command::Export { dir: parquet })
             }
             Sub::Plot {
                 common,

@@ -157,6 +157,10 @@ pub fn figures(
         )?;
         written.push(("mean_traces".to_string(), s));
     }
+    // Energy per request by endpoint, when the results folders have request logs.
+    if let Some(fig) = crate::requests::figure::for_dataset(data)? {
+        written.push(fig);
+    }
     if let Some(study) = study.filter(|c| c.matched.len() >= 2) {
         written.push((
             "study_comparison".to_string(),

@@ -23,6 +23,9 @@
 //! - `table.rs`: run tables as JSON Lines (run records, `runs` rows) or CSV (`csv` crate).
 //! - `logtxt.rs`, `trace.rs`: the study's controller log and power traces.
 //! - `loader.rs`, `cache.rs`: traces read on every core, and the cache of decoded traces.
+//! - `store.rs`: the columnar store (polars, Parquet): decoded power columns kept in the cache.
+//! - `requests/`: energy per request and per endpoint: request logs joined to the traces.
+//! - `export.rs`: `export --parquet`, the study as a hive-partitioned Parquet dataset.
 //! - `report/`: the report model and its JSON, Markdown, HTML, LaTeX, CSV and headline
 //!   renderings, with the study's published table beside this machine's.
 //! - `runs.rs`: the per-run table of [`records::RunRow`]s (JSON Lines, CSV), which reads back as an input.
@@ -42,6 +45,7 @@ pub mod app;
 pub mod cache;
 pub mod dataset;
 pub mod describe;
+pub mod export;
 pub mod figures;
 pub mod hypothesis;
 pub mod input;
@@ -50,8 +54,10 @@ pub mod logtxt;
 pub mod plot;
 pub mod posthoc;
 pub mod report;
+pub mod requests;
 pub mod runs;
 pub mod simulate;
+pub mod store;
 pub mod table;
 pub mod trace;
 pub mod tukey;

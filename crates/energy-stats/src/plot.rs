@@ -10,6 +10,8 @@
 //! - with traces: `trace_<label>_run<k>` (the first used run of each group), `mean_trace_<label>`
 //!   (mean over the group's runs, 0.1 s resolution) and `mean_traces` (all groups, averaged to
 //!   about 1 s, finer for runs shorter than a minute);
+//! - `requests_energy`, when the results folders have request logs: mean energy per request
+//!   by endpoint per interpreter, with 95 % intervals (`crate::requests::figure`);
 //! - `study_comparison`, when two or more of the study's versions (`3.8` … `3.13`) ran: each
 //!   version's mean energy as % of the base version, the study's and this machine's.
 

@@ -117,27 +117,42 @@ pub fn is_trace_file(path: &Path) -> bool {
 
 /// Read and summarise one trace file.
 pub fn read_trace(path: &Path) -> Result<TraceSummary, TraceError> {
+    read_with(path, |p| p.finish())
+}
+
+/// Read one trace file's whole power column (W, one value a sample), with the checks of
+/// [`read_trace`]: what the request attribution and the Parquet store work on.
+pub fn read_power(path: &Path) -> Result<Vec<f64>, TraceError> {
+    read_with(path, |p| p.finish_column())
+}
+
+fn read_with<T>(
+    path: &Path,
+    finish: impl for<'a> FnOnce(Parser<'a>) -> Result<T, TraceError>,
+) -> Result<T, TraceError> {
     let io = |source| TraceError::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = File::open(path).map_err(io)?;
     let buffered = BufReader::with_capacity(1 << 20, file);
-    let name = path.to_string_lossy();
-    if name.ends_with(".xz") {
-        parse_xz_trace(buffered, path)
+    let mut parser = Parser::new(path);
+    if path.to_string_lossy().ends_with(".xz") {
+        let mut decoder = xz2::bufread::XzDecoder::new(buffered);
+        xz_error(feed(&mut decoder, &mut parser), &decoder, path)?;
     } else {
-        parse_trace(buffered, path)
+        feed(buffered, &mut parser)?;
     }
+    finish(parser)
 }
 
-/// Parse an xz-compressed trace (`path` is only used in messages). A stream that cannot be
-/// decompressed — cut short, corrupt, not xz — is [`TraceError::Xz`], naming the byte of the
-/// compressed file where the decoder stopped; a stream cut short never reads as a shorter
-/// trace (xz ends with an index and a check the decoder must reach).
-pub fn parse_xz_trace<R: BufRead>(reader: R, path: &Path) -> Result<TraceSummary, TraceError> {
-    let mut decoder = xz2::bufread::XzDecoder::new(reader);
-    match parse_trace(&mut decoder, path) {
+/// An I/O error while decoding xz is the stream's fault: name the byte where it stopped.
+fn xz_error<R: BufRead, T>(
+    r: Result<T, TraceError>,
+    decoder: &xz2::bufread::XzDecoder<R>,
+    path: &Path,
+) -> Result<T, TraceError> {
+    match r {
         Err(TraceError::Io { source, .. }) => Err(TraceError::Xz {
             path: path.to_path_buf(),
             byte: decoder.total_in(),
@@ -147,9 +162,26 @@ pub fn parse_xz_trace<R: BufRead>(reader: R, path: &Path) -> Result<TraceSummary
     }
 }
 
+/// Parse an xz-compressed trace (`path` is only used in messages). A stream that cannot be
+/// decompressed — cut short, corrupt, not xz — is [`TraceError::Xz`], naming the byte of the
+/// compressed file where the decoder stopped; a stream cut short never reads as a shorter
+/// trace (xz ends with an index and a check the decoder must reach).
+pub fn parse_xz_trace<R: BufRead>(reader: R, path: &Path) -> Result<TraceSummary, TraceError> {
+    let mut decoder = xz2::bufread::XzDecoder::new(reader);
+    let r = parse_trace(&mut decoder, path);
+    xz_error(r, &decoder, path)
+}
+
 /// Parse a trace from any reader (`path` is only used in messages).
-pub fn parse_trace<R: Read>(mut reader: R, path: &Path) -> Result<TraceSummary, TraceError> {
+pub fn parse_trace<R: Read>(reader: R, path: &Path) -> Result<TraceSummary, TraceError> {
     let mut parser = Parser::new(path);
+    feed(reader, &mut parser)?;
+    parser.finish()
+}
+
+/// Every line of `reader` through `parser`.
+fn feed<R: Read>(mut reader: R, parser: &mut Parser) -> Result<(), TraceError> {
+    let path = parser.path;
     let mut buf = vec![0u8; 1 << 20];
     let mut carry: Vec<u8> = Vec::new();
     loop {
@@ -188,7 +220,7 @@ pub fn parse_trace<R: Read>(mut reader: R, path: &Path) -> Result<TraceSummary, 
     if !carry.is_empty() {
         parser.line(&carry)?;
     }
-    parser.finish()
+    Ok(())
 }
 
 struct Parser<'a> {
@@ -259,32 +291,41 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<TraceSummary, TraceError> {
+    /// The column, once it is known to hold samples whose sum is finite.
+    fn finish_column(self) -> Result<Vec<f64>, TraceError> {
         if self.values.is_empty() {
             return Err(TraceError::Empty {
                 path: self.path.to_path_buf(),
                 line: self.line_no.max(1),
             });
         }
-        let downsampled_w = self
-            .values
-            .chunks(DOWNSAMPLE)
-            .map(|c| np_sum(c) / c.len() as f64)
-            .collect();
-        let sum_w = np_sum(&self.values);
-        if !sum_w.is_finite() {
+        if !np_sum(&self.values).is_finite() {
             return Err(TraceError::Overflow {
                 path: self.path.to_path_buf(),
                 line: self.overflow_line.unwrap_or(self.line_no),
             });
         }
-        Ok(TraceSummary {
-            samples: self.values.len() as u64,
-            sum_w,
-            min_w: self.min,
-            max_w: self.max,
-            downsampled_w,
-        })
+        Ok(self.values)
+    }
+
+    fn finish(self) -> Result<TraceSummary, TraceError> {
+        let (min_w, max_w) = (self.min, self.max);
+        let values = self.finish_column()?;
+        Ok(summarise(&values, min_w, max_w))
+    }
+}
+
+/// The summary of a power column already checked (its sum finite, at least one sample).
+pub fn summarise(values: &[f64], min_w: f64, max_w: f64) -> TraceSummary {
+    TraceSummary {
+        samples: values.len() as u64,
+        sum_w: np_sum(values),
+        min_w,
+        max_w,
+        downsampled_w: values
+            .chunks(DOWNSAMPLE)
+            .map(|c| np_sum(c) / c.len() as f64)
+            .collect(),
     }
 }
 
