@@ -373,11 +373,16 @@ fn recording_grows_while_running_and_stops() {
 
 #[test]
 fn cpu_model_follows_a_busy_process() {
-    // A child process that spins for a while: its tree's CPU use drives the power.
+    // A child process that spins for a while: its tree's CPU time drives the power, 1.70 J per
+    // CPU-second whatever share of a CPU the spinner gets on a loaded machine.
     let mut busy = Command::new("sh")
-        .args(["-c", "i=0; while [ $i -lt 3000000 ]; do i=$((i+1)); done"])
+        .args(["-c", "i=0; while [ $i -lt 30000000 ]; do i=$((i+1)); done"])
         .spawn()
         .unwrap();
+    let ran_ns = |pid: u32| -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap();
+        text.split_whitespace().next().unwrap().parse().unwrap()
+    };
     let h = spawn(Config {
         model: otii_sim::ModelConfig::Cpu {
             pid: otii_sim::PidSource::Pid(busy.id()),
@@ -388,9 +393,11 @@ fn cpu_model_follows_a_busy_process() {
     });
     let (mut c, hello) = Raw::connect(&h);
     assert_eq!(hello["data"]["power_model"], "cpu");
+    let before = ran_ns(busy.id());
     ok(&c.call("project_start_recording", json!({"project_id": 1})));
     std::thread::sleep(Duration::from_millis(600));
     ok(&c.call("project_stop_recording", json!({"project_id": 1})));
+    let after = ran_ns(busy.id());
     let _ = busy.kill();
     let _ = busy.wait();
     let info = ok(&c.call("recording_get_channel_info", rec_args(1, "mp"))).clone();
@@ -398,12 +405,19 @@ fn cpu_model_follows_a_busy_process() {
     sargs["from"] = json!(0.0);
     sargs["to"] = info["to"].clone();
     let s = ok(&c.call("recording_get_channel_statistics", sargs)).clone();
-    let avg = s["average"].as_f64().unwrap();
-    // Idle is 1.13 W, busy 1.70 W: a spinning shell lifts the mean above idle (by 0.57 W with a
-    // whole CPU; less on a loaded machine).
+    // Mean power × the recording's length: its energy.
+    let energy = s["average"].as_f64().unwrap() * info["to"].as_f64().unwrap();
+    let cpu_s = (after - before) as f64 / 1e9;
+    assert!(cpu_s > 0.01, "the spinner ran {cpu_s} CPU-s in 0.6 s");
+    // The recording's energy is 1.70 W × the CPU-seconds the spinner ran while it was recorded;
+    // the readings just outside the recording (before start, after stop) may move up to one
+    // 5 ms slot of a CPU at each end, and the test's own readings of schedstat, a TCP round trip
+    // away from the recording's start and stop, a few ms more (more on a loaded machine).
+    let want = 1.70 * cpu_s;
+    let slack = 1.70 * (0.030_f64).max(0.1 * cpu_s);
     assert!(
-        avg > 1.16,
-        "mean power {avg} W while the followed process was spinning"
+        (energy - want).abs() <= slack,
+        "recorded {energy} J; the spinner ran {cpu_s} CPU-s in the recording: 1.70 × that = {want} J"
     );
 }
 
