@@ -21,6 +21,12 @@ use experiment::{
 /// waits (--patience), restarts what it owns and repeats the run. Past its patience it stops
 /// with a paragraph saying what was away and the command that continues.
 ///
+/// Per-version reruns: --only LABEL records one interpreter's missing runs; --only LABEL --redo
+/// records it again in a new session (its old folder moves to OUT/archive/, kept); --add LABEL
+/// adds an interpreter in a new session, interleaved with runs of a reference already measured,
+/// whose drift between the sessions energy-stats reports. The plan file keeps every session
+/// (date, interpreters, runs, order, seed, tool versions).
+///
 /// Exit status: 0 all runs ok, 1 failure (runs that failed every attempt, or something away
 /// past --patience), 2 usage error, 130 interrupted.
 #[derive(Debug, Parser)]

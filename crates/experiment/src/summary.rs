@@ -88,6 +88,16 @@ pub struct Summary {
     pub runs_repeated: usize,
     /// Time lost to them, s.
     pub time_lost_s: f64,
+    /// One line per recording session of the plan (`s2: add 3.14, reference 3.12, started …,
+    /// 4 of 4 runs recorded`).
+    #[serde(default)]
+    pub sessions: Vec<String>,
+}
+
+/// An RFC 3339 time as the summary prints it (the raw text when it does not parse).
+fn clock_or_raw(t: &str) -> &str {
+    // The date and the time to the second: `2026-12-05T19:34:54`.
+    t.get(..19).unwrap_or(t)
 }
 
 /// `plan.json` → `plan.summary.json`, beside it.
@@ -155,6 +165,34 @@ impl Summary {
                 groups[i].recorded += 1;
             }
         }
+        let sessions = plan
+            .sessions
+            .iter()
+            .map(|x| {
+                let mine: Vec<_> = plan.entries.iter().filter(|e| e.session == x.id).collect();
+                let done = mine
+                    .iter()
+                    .filter(|e| store.done(&e.label, e.run).is_some())
+                    .count();
+                let kind = match x.kind {
+                    crate::session::SessionKind::First => "first",
+                    crate::session::SessionKind::Add => "add",
+                    crate::session::SessionKind::Redo => "redo",
+                };
+                format!(
+                    "{}: {kind} {}{}, started {}, {done} of {} runs recorded",
+                    x.id,
+                    x.labels.join(", "),
+                    x.reference
+                        .as_ref()
+                        .map_or(String::new(), |r| format!(" (reference {r})")),
+                    x.started_at
+                        .as_deref()
+                        .map_or("(not recorded)", clock_or_raw),
+                    mine.len()
+                )
+            })
+            .collect();
         let mut faults = earlier;
         faults.extend(new.iter().cloned());
         Summary {
@@ -169,6 +207,7 @@ impl Summary {
             runs_repeated: faults.iter().map(|f| f.repeated.len()).sum(),
             time_lost_s: faults.iter().map(|f| f.lost_s).sum(),
             faults,
+            sessions,
         }
     }
 
@@ -205,6 +244,9 @@ impl Summary {
         );
         for g in &self.groups {
             let _ = writeln!(s, "  {}: {} of {} runs", g.label, g.recorded, g.planned);
+        }
+        for x in &self.sessions {
+            let _ = writeln!(s, "  session {x}");
         }
         for f in &self.failed {
             let _ = writeln!(s, "  failed: {f}");

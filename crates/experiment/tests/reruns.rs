@@ -421,4 +421,22 @@ fn only_records_one_interpreter_at_a_time_within_one_session() {
         err.contains("4 of 4 runs already recorded ok; 0 to go"),
         "{err}"
     );
+    // The morning summary names the session.
+    let status = Command::new(testkit::bin("experiment"))
+        .arg("status")
+        .arg(dir.join("plan.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("session s1: first 3.11, pypy3.9, started 20")
+            && text.contains("4 of 4 runs recorded"),
+        "{text}"
+    );
+    let labels = Command::new(testkit::bin("experiment"))
+        .args(["status", "--labels"])
+        .arg(dir.join("plan.json"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&labels.stdout), "3.11\npypy3.9\n");
 }
