@@ -36,6 +36,8 @@
 //! - `session.rs`: [`Session`], [`Archived`], [`Rerun`]: the recording sessions (the first,
 //!   an added interpreter with its interleaved reference, a redo whose old set goes to
 //!   `OUT/archive/`), resuming within one, `complete.json` per finished group.
+//! - `rerun.rs`: opening a redo's or an added version's session: the archive move, the
+//!   reference's interleaved runs.
 //! - `runner.rs`: [`run`], [`Config`]: the loop, resume, re-queueing and progress; with a
 //!   target, the second stage added once the first is complete; infrastructure faults ridden
 //!   out, or the stop past patience.
@@ -66,6 +68,7 @@ mod check;
 mod discover;
 mod interpreters;
 mod plan;
+mod rerun;
 mod ride;
 mod runner;
 mod server;
