@@ -348,6 +348,19 @@ fn an_added_version_with_its_reference_and_a_redo_keep_every_run_once() {
         "{md}"
     );
     assert!(md.contains("The reference 3.11 used"), "{md}");
+    let html = stats(&["--format", "html"]);
+    assert!(
+        html.contains("id=\"sessions\"") && html.contains("id=\"drift\""),
+        "the page has both sections"
+    );
+    let by: Value = serde_json::from_str(&stats(&["--format", "json", "--by-session"])).unwrap();
+    let g: Vec<&str> = by["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(g, ["3.11@s1", "3.11-copy@s2", "3.11@s2", "pypy3.9@s3"]);
     // Archived sets only on request, as groups of their own.
     let with = stats(&["--format", "json", "--include-archived"]);
     assert!(with.contains("\"pypy3.9@s1-archived\""), "{with}");
