@@ -245,7 +245,9 @@ pub(crate) fn finish(plan: &mut Plan, plan_file: &Path, store: &Store) -> Result
             .iter()
             .filter(|e| e.session == id)
             .all(|e| store.done(&e.label, e.run).is_some());
-        if all && plan.sessions[i].finished_at.is_none() {
+        // A plan/1 session's dates were never kept: its end is not the time it was checked.
+        let dated = plan.sessions[i].started_at.is_some();
+        if all && dated && plan.sessions[i].finished_at.is_none() {
             plan.sessions[i].finished_at = Some(now.clone());
             changed = true;
         }
