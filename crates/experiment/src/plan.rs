@@ -427,6 +427,21 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_1_file_reads_as_one_first_session() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("plan.json");
+        let v1 = r#"{"schema":"plan/1","order":"blocked","seed":1,"runs":1,"labels":["3.8"],"entries":[{"seq":1,"label":"3.8","run":1}]}"#;
+        std::fs::write(&path, v1).unwrap_or_else(|e| panic!("{e}"));
+        let p = Plan::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(p.schema, PLAN_SCHEMA);
+        assert_eq!(p.entries[0].session, FIRST_SESSION);
+        assert!(p.sessions.is_empty() && p.archived.is_empty());
+        std::fs::write(&path, v1.replace("plan/1", "plan/9")).unwrap_or_else(|e| panic!("{e}"));
+        let e = Plan::load(&path).unwrap_err().to_string();
+        assert!(e.contains("expected \"plan/2\" (or \"plan/1\")"), "{e}");
+    }
+
+    #[test]
     fn order_parses_and_rejects_clearly() {
         assert_eq!("interleaved".parse::<Order>(), Ok(Order::Interleaved));
         let e = "random".parse::<Order>().unwrap_err();
