@@ -46,33 +46,16 @@ pub fn load_traces(
             None => todo.push((i, key)),
         }
     }
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        opts.threads
-    }
-    .clamp(1, todo.len().max(1));
-    let next = AtomicUsize::new(0);
-    let out = Mutex::new(&mut results);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                if interrupt.is_set() {
-                    break;
-                }
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some((i, key)) = todo.get(k) else { break };
-                let i = *i;
-                let r = read_trace(&paths[i]);
-                if let (Ok(summary), Some(cache), Some(key)) = (&r, &opts.cache, key) {
-                    cache.put(key, summary);
-                }
-                if let Ok(mut guard) = out.lock() {
-                    guard[i] = Some(r);
-                }
-            });
+    let decoded = on_workers(&todo, opts.threads, interrupt, |(i, key)| {
+        let r = read_trace(&paths[*i]);
+        if let (Ok(summary), Some(cache), Some(key)) = (&r, &opts.cache, key) {
+            cache.put(key, summary);
         }
+        r
     });
+    for ((i, _), r) in todo.iter().zip(decoded) {
+        results[*i] = r;
+    }
     results
         .into_iter()
         .enumerate()
@@ -85,6 +68,43 @@ pub fn load_traces(
             })
         })
         .collect()
+}
+
+/// `f` over `items` on `threads` workers (0 = one per core), each taking the next item when
+/// done with one, so memory holds one item's work per worker; results in input order, `None`
+/// for the items not started because `interrupt` was set.
+pub(crate) fn on_workers<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    interrupt: &Interrupt,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<Option<R>> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+    .clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                if interrupt.is_set() {
+                    break;
+                }
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(k) else { break };
+                let r = f(item);
+                if let Ok(mut guard) = results.lock() {
+                    guard[k] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

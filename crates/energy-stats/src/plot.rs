@@ -60,6 +60,17 @@ pub(crate) fn svg(draw: impl FnOnce(&Draw) -> Result<()>) -> Result<String> {
     Ok(s)
 }
 
+/// The label of a categorical axis at `x`: `labels[i]` at the integer positions, nothing
+/// between them.
+pub(crate) fn at_index(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 {
+        labels.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 pub(crate) fn padded(lo: f64, hi: f64) -> (f64, f64) {
     let span = (hi - lo).abs().max(hi.abs() * 1e-3).max(1e-9);
     (lo - span * 0.08, hi + span * 0.08)
@@ -97,14 +108,7 @@ pub(crate) fn boxplot(
         chart
             .configure_mesh()
             .x_labels(k.max(1))
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    labels.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| at_index(&labels, *x))
             .x_desc("group")
             .y_desc(unit_label)
             .label_style(("sans-serif", 15))

@@ -245,6 +245,19 @@ mod tests {
     }
 
     #[test]
+    fn the_fallback_baseline_is_numpys_linear_quantile() {
+        let mut rng = crate::simulate::Rng::new(3);
+        for n in [1, 2, 7, 20, 1001] {
+            let v: Vec<f64> = (0..n).map(|_| rng.uniform()).collect();
+            let s = crate::numeric::sorted(&v);
+            for q in [0.0, 0.05, 0.5, 0.95, 1.0] {
+                let want = crate::numeric::quantile_sorted(&s, q);
+                assert_eq!(super::super::quantile(&v, q), want, "{n} {q}");
+            }
+        }
+    }
+
+    #[test]
     fn conservation_holds_on_noisy_power_and_random_requests() {
         let mut rng = crate::simulate::Rng::new(7);
         let power: Vec<f64> = (0..200_000).map(|_| 2.0 + 3.0 * rng.uniform()).collect();

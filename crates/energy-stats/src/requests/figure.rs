@@ -11,7 +11,7 @@ use procs::Interrupt;
 use super::summary::{summarise, RequestsReport};
 use super::{attribute_dirs, Options};
 use crate::input::Dataset;
-use crate::plot::{color, err, legend, padded, svg, title};
+use crate::plot::{at_index, color, err, legend, padded, svg, title};
 
 /// The results folders of `data` that hold request logs: the folders of the runs' traces
 /// (a trace sits in its group folder) with a `requests/` folder and a `runs.jsonl`.
@@ -97,14 +97,7 @@ pub fn figure(rep: &RequestsReport) -> Result<String> {
         chart
             .configure_mesh()
             .x_labels(k.max(1))
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    endpoints.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| at_index(&endpoints, *x))
             .x_desc("endpoint")
             .y_desc("energy per request (mJ)")
             .label_style(("sans-serif", 13))

@@ -25,8 +25,6 @@ pub mod summary;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use procs::Interrupt;
@@ -245,18 +243,34 @@ fn nearest_baseline(baselines: &[RunRecord], started_at: &str) -> Option<f64> {
         .map(|b| b.power_avg_w)
 }
 
+/// NumPy's linear quantile `q` of `values` (finite), by selection rather than a full sort: a
+/// study trace has 1.43 M samples, and sorting them cost more than the attribution itself.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = values.to_vec();
+    let h = (v.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let (_, &mut below, above) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let frac = h - lo as f64;
+    if frac == 0.0 || above.is_empty() {
+        return below;
+    }
+    let next = above.iter().copied().fold(f64::INFINITY, f64::min);
+    // The two order statistics, interpolated as NumPy does (quantile_sorted's rounding).
+    crate::numeric::quantile_sorted(&[below, next], frac)
+}
+
 /// Attribute one run whose power column is `power`.
 pub fn attribute_run(input: &RunInput, power: &[f64]) -> RunEnergy {
     let rate = input.record.sample_rate_hz;
     let (baseline_w, baseline_rule) = match input.baseline_w {
         Some(w) => (w, BaselineRule::Recording),
-        None => {
-            let s = crate::numeric::sorted(power);
-            (
-                crate::numeric::quantile_sorted(&s, FALLBACK_QUANTILE),
-                BaselineRule::TracePercentile,
-            )
-        }
+        None => (
+            quantile(power, FALLBACK_QUANTILE),
+            BaselineRule::TracePercentile,
+        ),
     };
     let flights: Vec<InFlight> = input
         .requests
@@ -344,44 +358,18 @@ pub fn attribute_runs(
     })
 }
 
-/// `f` over `items` on `threads` workers (0 = one per core), each taking the next item when
-/// done with one; results in input order. Stops starting items once `interrupt` is set.
+/// `f` over `items` on every core ([`crate::loader::on_workers`]); the first error, or
+/// "interrupted" once `interrupt` is set.
 pub(crate) fn par_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     interrupt: &Interrupt,
     f: impl Fn(&T) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    }
-    .clamp(1, items.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R>>>> =
-        Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                if interrupt.is_set() {
-                    break;
-                }
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(k) else { break };
-                let r = f(item);
-                if let Ok(mut guard) = results.lock() {
-                    guard[k] = Some(r);
-                }
-            });
-        }
-    });
+    let results = crate::loader::on_workers(items, threads, interrupt, f);
     if interrupt.is_set() {
         bail!("interrupted");
     }
-    let results = results
-        .into_inner()
-        .map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
     results
         .into_iter()
         .map(|r| r.unwrap_or_else(|| bail!("not done: a worker stopped")))
