@@ -44,10 +44,10 @@ export CPE_WHEELHOUSE := $(PROVISION_WHEELHOUSE)
 # headless Chromium (chromium).
 APT_PACKAGES := python3-venv xz-utils ca-certificates procps pypy3 liblzma-dev pkg-config \
                 openssh-server openssh-client iproute2 shellcheck libssl-dev fonts-dejavu-core \
-                chromium
+                chromium time util-linux
 PYTEST_PATHS := minitwit/tests
 TEST_EXTRA   := minitwit-test-pypy shellcheck-provision
-BENCHES      := bench-load bench-capture bench-stats
+BENCHES      := bench-load bench-capture bench-stats bench-requests
 BENCH_OUT    := $(CURDIR)/target/bench
 
 # MiniTwit's generated seed data (GEN_SEED_SQL, from LOAD_SEED; minitwit-load's --seed defaults
@@ -230,7 +230,10 @@ otii-sim: | $(STAMPS)/apt.stamp
 # of ~1 s), shuffled order with one warm-up run per server start (the spread between server
 # processes lands inside every interpreter's runs), no cool-down (the modelled energy follows
 # CPU work, not the seconds around it), a short baseline and 1 kHz samples (the model's load is
-# sampled at 200 Hz; 10 kHz only slows the download).
+# sampled at 200 Hz; 10 kHz only slows the download). PRIORITY=realtime runs the local server
+# and load under SCHED_FIFO (chrt), so other programs on the machine do not interrupt them and
+# the same requests cost the same CPU time (docs/method.md); PRIORITY=default is the study's
+# ordinary scheduling (needed without root).
 INTERPRETERS ?= $(shell $(BIN)/experiment interpreters --format labels $(if $(QUICK),--quick))
 ORDER    ?= shuffled
 SEED     ?= 1
@@ -250,6 +253,7 @@ $(1): COOLDOWN ?= 0
 $(1): BASELINE ?= 1
 $(1): RATE ?= 1000
 $(1): MAX_RUNS ?= 20
+$(1): PRIORITY ?= realtime
 endef
 $(eval $(call demo-defaults,demo))
 $(eval $(call demo-defaults,$(DEMO)/out/%))
@@ -274,7 +278,7 @@ demo-run = $(BIN)/experiment run --plan $(DEMO)/plan.json --out $(DEMO)/out --wo
 	  $(foreach p,$(1),--python $(p)) --seed-sql $(SEED_SQL) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
 	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) --users 3 \
-	  $(if $(filter-out 1,$(REPEAT)),--load-arg=--repeat --load-arg=$(REPEAT)) \
+	  --repeat $(REPEAT) --priority $(PRIORITY) \
 	  --patience $(PATIENCE) $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
 
 demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp

@@ -263,7 +263,8 @@ fn run_experiment(setup: RunSetup, interrupt: &Interrupt) -> Result<Exit> {
                 local.port,
                 Some(pid_file.clone()),
                 interrupt,
-            )?;
+            )?
+            .with_priority(config.priority);
             if meter.is_none() {
                 meter = Some(Meter::local(
                     &config.bin_dir,

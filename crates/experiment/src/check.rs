@@ -26,7 +26,8 @@ pub fn expected_statuses(scenario: Scenario, users: u32) -> BTreeMap<String, u64
 }
 
 /// Why a run does not count, or `None` when it does: the load must report no error and, unless
-/// extra load arguments changed the scenario, exactly the study's requests and statuses.
+/// extra load arguments changed the scenario, exactly the study's requests and statuses
+/// (`--repeat` times them: each user ran the scenario that many times).
 pub(crate) fn validate(cfg: &Config, rec: &RunRecord) -> Option<String> {
     let Some(load) = &rec.load else {
         return Some("the load reported no summary (requests, statuses)".into());
@@ -41,12 +42,21 @@ pub(crate) fn validate(cfg: &Config, rec: &RunRecord) -> Option<String> {
         return None;
     }
     let users = cfg.load.users();
-    let want = expected_statuses(cfg.scenario, users);
+    let want: BTreeMap<String, u64> = expected_statuses(cfg.scenario, users)
+        .into_iter()
+        .map(|(status, n)| (status, n * u64::from(cfg.repeat.max(1))))
+        .collect();
     let want_total: u64 = want.values().sum();
     if load.requests != want_total || load.by_status != want {
         return Some(format!(
-            "expected {want_total} requests {want:?} from {users} users, got {} {:?}",
-            load.requests, load.by_status
+            "expected {want_total} requests {want:?} from {users} users{}, got {} {:?}",
+            if cfg.repeat > 1 {
+                format!(" × {} scenarios", cfg.repeat)
+            } else {
+                String::new()
+            },
+            load.requests,
+            load.by_status
         ));
     }
     None

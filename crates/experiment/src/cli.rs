@@ -144,6 +144,18 @@ struct RunArgs {
     /// Concurrent virtual users of `minitwit-load run` (when no --trigger is given).
     #[arg(long, default_value_t = 3)]
     users: u32,
+    /// Each local user runs the scenario N times in a row per run (`minitwit-load run
+    /// --repeat`): a longer run of the same requests. 1 is the study's run; the validity check
+    /// then expects N × the study's request counts.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    /// How the local server (gunicorn and its workers) and the local load are scheduled:
+    /// `default`, the ordinary scheduler, as the study ran them; or `realtime`, SCHED_FIFO
+    /// priority 10 through `chrt`, so other programs on this machine do not interrupt them
+    /// (needs root or CAP_SYS_NICE; the demo's choice, docs/method.md). Not for a remote
+    /// server or client agents, which run on machines of their own.
+    #[arg(long, default_value = "default", value_name = "POLICY", value_parser = ["default", "realtime"])]
+    priority: String,
     /// Trigger URL of a client agent (repeat per client); the load then comes from the agents.
     #[arg(long = "trigger", value_name = "URL")]
     triggers: Vec<String>,
@@ -429,6 +441,16 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         ServerSetup::Local(local) => Some(local.seed_sql.clone()),
         ServerSetup::Remote { .. } => None,
     };
+    let priority: procs::Priority = a.priority.parse().map_err(anyhow::Error::msg)?;
+    if priority != procs::Priority::Default {
+        if remote || !a.triggers.is_empty() {
+            bail!("--priority {priority} schedules the local server and load; a remote server or client agents run on machines of their own");
+        }
+        priority.check().map_err(anyhow::Error::msg)?;
+    }
+    if a.repeat > 1 && !a.triggers.is_empty() {
+        bail!("--repeat {} is for the local load; client agents run the scenario as they were started", a.repeat);
+    }
     let load = if a.triggers.is_empty() {
         Load::Local { users: a.users }
     } else {
@@ -454,6 +476,8 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         load,
         scenario,
         load_args: a.load_args,
+        repeat: a.repeat,
+        priority,
         load_seed_sql,
         bin_dir,
         otii: a.otii,

@@ -49,6 +49,10 @@ pub struct Config {
     /// Extra arguments for `minitwit-load run` (e.g. a shortened scenario for tests). When
     /// given, only the absence of errors is checked, not the study's request counts.
     pub load_args: Vec<String>,
+    /// `--repeat`: each local user runs the scenario this many times per run (1: the study).
+    pub repeat: u32,
+    /// `--priority`: how the local server and load are scheduled.
+    pub priority: procs::Priority,
     /// The seed SQL the server was loaded with: `minitwit-load run --seed-sql` follows its
     /// users. `None`: minitwit-load's generated seed (`--seed`, default 2024).
     pub load_seed_sql: Option<PathBuf>,

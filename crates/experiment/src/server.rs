@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use procs::{Interrupt, MiniTwit, MiniTwitLaunch};
+use procs::{Interrupt, MiniTwit, MiniTwitLaunch, Priority};
 
 /// Where MiniTwit runs, and under which interpreter.
 pub trait Server {
@@ -54,6 +54,7 @@ pub struct LocalServer {
     running: Option<MiniTwit>,
     current: Option<String>,
     served: Vec<String>,
+    priority: Priority,
 }
 
 impl LocalServer {
@@ -107,7 +108,14 @@ impl LocalServer {
             running: None,
             current: None,
             served: Vec::new(),
+            priority: Priority::Default,
         })
+    }
+
+    /// Starts gunicorn and its workers under `priority` from now on (default: as the study).
+    pub fn with_priority(mut self, priority: Priority) -> LocalServer {
+        self.priority = priority;
+        self
     }
 
     /// The gunicorn master's PID, while it runs.
@@ -132,14 +140,20 @@ impl LocalServer {
         )
         .name(format!("gunicorn for {label}"))
         .seed(&self.seed)
+        .priority(self.priority)
         .start(&self.interrupt)
         .with_context(|| format!("starting gunicorn from {}", venv.display()))?;
         if let Some(p) = &self.pid_file {
             write_pid(p, server.pid())?;
         }
         eprintln!(
-            "experiment: MiniTwit runs under {label} (gunicorn pid {}) on {}",
+            "experiment: MiniTwit runs under {label} (gunicorn pid {}{}) on {}",
             server.pid(),
+            if self.priority == Priority::Default {
+                String::new()
+            } else {
+                format!(", {} priority", self.priority)
+            },
             server.url()
         );
         self.running = Some(server);

@@ -92,7 +92,11 @@ pub(crate) fn load_command(
     records: Option<&Path>,
     run_id: &str,
 ) -> Command {
-    let mut cmd = Command::new(cfg.bin_dir.join("minitwit-load"));
+    let argv = cfg
+        .priority
+        .wrap(vec![cfg.bin_dir.join("minitwit-load").into()]);
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
     match &cfg.load {
         Load::Local { users } => {
             cmd.args(["run", "--server"])
@@ -109,6 +113,9 @@ pub(crate) fn load_command(
             };
             if let Some(seed) = &cfg.load_seed_sql {
                 cmd.arg("--seed-sql").arg(seed);
+            }
+            if cfg.repeat > 1 {
+                cmd.arg("--repeat").arg(cfg.repeat.to_string());
             }
             cmd.args(&cfg.load_args);
         }

@@ -423,3 +423,112 @@ fn the_load_follows_the_users_of_the_servers_own_seed() {
         "the first 20 users of the server's seed, by id"
     );
 }
+
+/// The scheduling policy and real-time priority of `pid` (fields 41 and 40 of its stat).
+fn policy(pid: u32) -> Option<(u32, u32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some((rest.get(38)?.parse().ok()?, rest.get(37)?.parse().ok()?))
+}
+
+/// The parent of `pid` (field 4 of its stat).
+fn parent(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_check_n_times_the_counts(
+) {
+    if let Err(why) = procs::Priority::Realtime.check() {
+        // Not root here: the experiment refuses with the same one-line reason, exit 2.
+        let e = env();
+        let cpython = format!("3.11={}", testkit::venv().display());
+        let out = experiment(&e, &["--interpreter", &cpython, "--priority", "realtime"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{why}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("realtime priority"));
+        return;
+    }
+    let e = env();
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let mut child = experiment(
+        &e,
+        &[
+            "--interpreter",
+            &cpython,
+            "--runs",
+            "2",
+            "--warmup",
+            "0",
+            "--baseline",
+            "0",
+            "--repeat",
+            "2",
+            "--priority",
+            "realtime",
+        ],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // While it runs: the gunicorn master (its PID file) and a minitwit-load process are seen
+    // under SCHED_FIFO 10.
+    let pid_file = e.dir.path().join("work").join("gunicorn.pid");
+    let experiment_pid = child.id();
+    let want = (1, u32::from(procs::REALTIME_PRIORITY));
+    let (mut server_seen, mut load_seen) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (server_seen.is_none() || load_seen.is_none()) && Instant::now() < deadline {
+        if let Some(pid) = fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            server_seen = server_seen.or(policy(pid));
+        }
+        for entry in fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            // This experiment's load: minitwit-load run, a grandchild (through otii-capture).
+            if String::from_utf8_lossy(&cmdline).contains("minitwit-load\0run\0")
+                && parent(pid).and_then(parent) == Some(experiment_pid)
+            {
+                load_seen = load_seen.or(policy(pid));
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "experiment failed:\n{stderr}");
+    assert!(stderr.contains("realtime priority"), "{stderr}");
+    assert_eq!(server_seen, Some(want), "gunicorn's policy\n{stderr}");
+    assert_eq!(load_seen, Some(want), "minitwit-load's policy\n{stderr}");
+    let recs = runs(&e.dir.path().join("out").join("minitwit311"));
+    assert_eq!(recs.len(), 2);
+    for r in &recs {
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        let load = r.load.as_ref().expect("load summary");
+        assert_eq!(
+            load.requests,
+            2 * 492,
+            "each of 3 users ran the scenario twice"
+        );
+        assert_eq!(load.by_status["404"], 2 * 120);
+    }
+}
