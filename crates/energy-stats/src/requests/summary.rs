@@ -212,54 +212,63 @@ fn opt(v: Option<f64>) -> String {
     v.map(|v| format!("{v}")).unwrap_or_default()
 }
 
-/// The table as CSV: one row per interpreter and endpoint, then `(between requests)` and
-/// `(idle baseline)` rows whose energy is per run, not per request.
+/// The table as CSV (through the `csv` crate, as every CSV of energy-stats): one row per
+/// interpreter and endpoint, then `(between requests)` and `(idle baseline)` rows whose energy
+/// is per run, not per request.
 pub fn csv(r: &RequestsReport) -> String {
-    let mut s = String::from(
-        "label,endpoint,requests,runs,energy_per_request_j,ci95_low_j,ci95_high_j,latency_ms,share_pct\n",
-    );
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let mut row = |cells: [String; 9]| {
+        // Writing into a Vec cannot fail.
+        let _ = w.write_record(&cells);
+    };
+    row([
+        "label",
+        "endpoint",
+        "requests",
+        "runs",
+        "energy_per_request_j",
+        "ci95_low_j",
+        "ci95_high_j",
+        "latency_ms",
+        "share_pct",
+    ]
+    .map(String::from));
     for g in &r.groups {
         for e in &g.endpoints {
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{},{},{},{}",
-                csv_cell(&g.label),
-                csv_cell(&e.endpoint),
-                e.requests,
-                e.runs,
-                e.energy_per_request_j,
+            row([
+                g.label.clone(),
+                e.endpoint.clone(),
+                e.requests.to_string(),
+                e.runs.to_string(),
+                e.energy_per_request_j.to_string(),
                 opt(e.ci95_low_j),
                 opt(e.ci95_high_j),
-                e.latency_ms,
-                e.share_pct
-            );
+                e.latency_ms.to_string(),
+                e.share_pct.to_string(),
+            ]);
         }
-        let _ = writeln!(
-            s,
-            "{},(between requests),,{},{},,,,{}",
-            csv_cell(&g.label),
-            g.runs,
-            g.between_requests_j,
-            g.between_requests_pct
-        );
-        let _ = writeln!(
-            s,
-            "{},(idle baseline),,{},{},,,,{}",
-            csv_cell(&g.label),
-            g.runs,
-            g.baseline_j,
-            g.baseline_pct
-        );
+        for (name, j, pct) in [
+            (
+                "(between requests)",
+                g.between_requests_j,
+                g.between_requests_pct,
+            ),
+            ("(idle baseline)", g.baseline_j, g.baseline_pct),
+        ] {
+            row([
+                g.label.clone(),
+                name.into(),
+                String::new(),
+                g.runs.to_string(),
+                j.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                pct.to_string(),
+            ]);
+        }
     }
-    s
-}
-
-fn csv_cell(v: &str) -> String {
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_string()
-    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// The table in Markdown: one section per interpreter.
