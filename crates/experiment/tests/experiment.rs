@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -501,10 +501,17 @@ fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_che
                 continue;
             };
             let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            let mut argv = cmdline.split('\0');
             // This experiment's load: minitwit-load run, a grandchild (through otii-capture).
-            if String::from_utf8_lossy(&cmdline).contains("minitwit-load\0run\0")
-                && parent(pid).and_then(parent) == Some(experiment_pid)
-            {
+            // Its argv[0] must be minitwit-load itself: before `chrt` has set the policy and
+            // exec'd, the same process is `chrt --fifo 10 minitwit-load run …` under the
+            // default policy, and reading it then is a race, not the load's policy.
+            let is_load = argv
+                .next()
+                .is_some_and(|a| Path::new(a).file_name() == Some("minitwit-load".as_ref()))
+                && argv.next() == Some("run");
+            if is_load && parent(pid).and_then(parent) == Some(experiment_pid) {
                 load_seen = load_seen.or(policy(pid));
             }
         }
