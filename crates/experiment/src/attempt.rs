@@ -15,6 +15,7 @@ use crate::check::validate;
 use crate::plan::PlanEntry;
 use crate::runner::{Config, Interrupted};
 use crate::server::Server;
+use crate::speed::Probe;
 use crate::store::{no_space_in, DiskFull, Store};
 use crate::summary::Away;
 use crate::toolrun::{run_tool, ToolRun};
@@ -238,7 +239,9 @@ pub(crate) fn record_run(
     let mut cmd = capture_command(cfg, &entry.label, entry.run, &staging, &run_id);
     let load = load_command(cfg, server, Some(&requests), &run_id);
     cmd.arg("--").arg(load.get_program()).args(load.get_args());
+    let probe = server.is_local().then(Probe::start);
     let out = tool(cmd, "running otii-capture", interrupt)?;
+    let speed = probe.and_then(Probe::finish);
     let parsed = parse_run_record(&out.stdout);
     let mut rec = match parsed {
         Ok(r) => r,
@@ -260,6 +263,7 @@ pub(crate) fn record_run(
     };
     rec.run_id.get_or_insert(run_id);
     rec.session = Some(entry.session.clone());
+    rec.speed_probe = speed;
     let trace = rec.trace.as_ref().map(|t| staging.join(t));
     let mut staged = vec![requests.clone()];
     staged.extend(trace.clone());

@@ -58,6 +58,8 @@
 //!   ([`procs::MiniTwitLaunch`]), or the testbed's server Pi through `pi-provision`.
 //! - `sim.rs`: [`Meter`]: the Otii's address, or the local otii-sim that stands in for it
 //!   (power modelled), started again when it died.
+//! - `speed.rs`: the machine's speed beside every run of a local server (a fixed workload
+//!   timed in thread CPU time every 20 ms; the run record's `speed_probe`).
 //! - `store.rs`: [`Store`]: filing runs into the results folders ([`records::ResultsDir`]);
 //!   a full disk ([`DiskFull`]) undoes the filing.
 //! - `venv.rs`: one venv per local interpreter with MiniTwit's pins.
@@ -74,6 +76,7 @@ mod runner;
 mod server;
 mod session;
 mod sim;
+mod speed;
 mod stopping;
 mod store;
 mod summary;

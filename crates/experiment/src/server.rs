@@ -32,6 +32,11 @@ pub trait Server {
     /// down) rather than a wrong setup: always for a remote server; for a local one only once
     /// it has served this interpreter before.
     fn start_failure_is_away(&self, label: &str) -> bool;
+    /// Whether the server runs on this machine, so that this machine's speed during a run is
+    /// the server's (the run record's `speed_probe`).
+    fn is_local(&self) -> bool {
+        false
+    }
 }
 
 /// One `GET /` of MiniTwit within 5 s: any HTTP answer is an answer.
@@ -200,6 +205,10 @@ impl Server for LocalServer {
 
     fn start_failure_is_away(&self, label: &str) -> bool {
         self.served.iter().any(|l| l == label)
+    }
+
+    fn is_local(&self) -> bool {
+        true
     }
 
     fn stop(&mut self) -> Result<()> {

@@ -78,6 +78,7 @@ fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
             "the demo's power is modelled"
         );
         assert_eq!(r.power_model.as_deref(), Some("cpu"));
+        assert!(r.speed_probe.is_some_and(|p| p.samples >= 1), "{r:?}");
         let load = r.load.as_ref().expect("load summary");
         assert_eq!(load.requests, 492, "{folder}: the study's 3 × 164 requests");
         assert_eq!(load.errors, 0);
@@ -537,5 +538,34 @@ fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_che
             "each of 3 users ran the scenario twice"
         );
         assert_eq!(load.by_status["404"], 2 * 120);
+        // The machine's speed, timed beside the run of a local server.
+        let probe = r
+            .speed_probe
+            .expect("a local server's run carries speed_probe");
+        assert!(
+            probe.samples >= 10,
+            "a 5 s run, a timing every 20 ms: {probe:?}"
+        );
+        assert!(
+            probe.median_ms > 0.0 && probe.median_ms < 1000.0,
+            "{probe:?}"
+        );
     }
+    // energy-stats adjusts the runs by it: β fitted, both runs reported, the mean kept within
+    // the probe's shift.
+    let group = e.dir.path().join("out").join("minitwit311");
+    let rep = Command::new(testkit::bin("energy-stats"))
+        .args(["report", "--speed-adjust", "--format", "json"])
+        .arg(&group)
+        .output()
+        .unwrap();
+    assert!(
+        rep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rep.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
+    assert_eq!(v["speed"]["runs"], 2, "{}", v["speed"]);
+    assert!(v["speed"]["beta"].as_f64().unwrap().is_finite());
+    assert_eq!(v["speed"]["groups"][0]["label"], "3.11");
 }

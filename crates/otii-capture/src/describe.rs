@@ -158,6 +158,7 @@ pub fn run_record(f: RunFacts<'_>) -> RunRecord {
         load_start_s: f.window.map(|w| w.0),
         load_end_s: f.window.map(|w| w.1),
         meter_clock: f.meter_clock,
+        speed_probe: None,
     }
 }
 

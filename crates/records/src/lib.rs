@@ -54,7 +54,9 @@ pub use load::{AgentResult, Latency, LoadLine, LoadReading, UserResult, LOAD_SCH
 pub use pipe::is_broken_pipe;
 pub use request::{RequestRecord, REQUEST_SCHEMA};
 pub use row::{run_row_schema, RowStatus, RunRow, Source, RUN_ROW_SCHEMA};
-pub use run::{LoadSummary, Meter, MeterClock, MeterStats, RunRecord, Status, RUN_SCHEMA};
+pub use run::{
+    LoadSummary, Meter, MeterClock, MeterStats, RunRecord, SpeedProbe, Status, RUN_SCHEMA,
+};
 
 /// A record type that carries a `schema` version tag.
 pub trait Versioned {

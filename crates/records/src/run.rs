@@ -106,6 +106,23 @@ pub struct RunRecord {
     /// 3.6+, otii-sim); `docs/otii.md`, "Time base", gives the rule and its uncertainty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter_clock: Option<MeterClock>,
+    /// How fast the machine ran while the load did, when the server ran on the controller's own
+    /// machine (the demo): a fixed workload timed in the controller's thread CPU time every
+    /// 20 ms during the run (`docs/method.md`, "The machine's speed"). `None` for a remote
+    /// server, whose machine the controller cannot time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_probe: Option<SpeedProbe>,
+}
+
+/// The machine's speed during a run: the same fixed workload, timed again and again in thread
+/// CPU time while the run's load ran. A slower machine (another tenant on the host) shows as a
+/// longer median; `energy-stats --speed-adjust` scales each run's energy by it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpeedProbe {
+    /// Median CPU time of one workload, in milliseconds.
+    pub median_ms: f64,
+    /// How many times it was timed during the run.
+    pub samples: u32,
 }
 
 /// The load's start and end as the meter's own clock saw them (entries appended to an Otii

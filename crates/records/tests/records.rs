@@ -55,6 +55,10 @@ fn run_record() -> RunRecord {
             load_end_s: 140.3736,
             offset_s: 0.0002,
         }),
+        speed_probe: Some(SpeedProbe {
+            median_ms: 1.25,
+            samples: 220,
+        }),
     }
 }
 
@@ -87,6 +91,8 @@ fn run_record_uses_the_documented_field_names() {
     assert_eq!(v["meter"], "otii");
     assert_eq!(v["status"], "ok");
     assert_eq!(v["load"]["by_status"]["404"], 120);
+    assert_eq!(v["speed_probe"]["median_ms"], 1.25);
+    assert_eq!(v["speed_probe"]["samples"], 220);
 }
 
 #[test]
