@@ -179,6 +179,13 @@ struct Common {
     /// the inputs), each as a group label@session-archived; skipped by default.
     #[arg(long)]
     include_archived: bool,
+    /// Adjust each run's energy by the machine's speed measured beside it (the run record's
+    /// speed_probe, which experiment writes for a server on its own machine): one slope fitted
+    /// within the interpreters; every interpreter's mean stays, the spread that follows the
+    /// machine's speed goes (docs/method.md, "The machine's speed"). For the demo on a shared
+    /// machine; the study's energies are never adjusted.
+    #[arg(long)]
+    speed_adjust: bool,
     /// Write to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -367,6 +374,7 @@ impl TryFrom<Cli> for Config {
                     by_session: common.by_session,
                     include_archived: common.include_archived,
                 },
+                speed_adjust: common.speed_adjust,
             },
             command,
             output: common.output,

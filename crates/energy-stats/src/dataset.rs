@@ -46,6 +46,9 @@ pub struct Run {
     /// The recording session the run belongs to (`s1`, `s2`, …), when its run record says
     /// (`experiment` sets it; the study's logs and run tables have none).
     pub session: Option<String>,
+    /// The machine's speed during the run (the run record's `speed_probe` median, ms), when
+    /// `experiment` timed it (a server on its own machine).
+    pub speed_probe_ms: Option<f64>,
 }
 
 impl Run {
@@ -75,6 +78,7 @@ impl Run {
             modelled: false,
             requests: None,
             session: None,
+            speed_probe_ms: None,
         }
     }
 
@@ -146,6 +150,8 @@ pub struct Dataset {
     pub groups: Vec<Group>,
     /// Idle-baseline runs, when a `baseline.jsonl` was found.
     pub baseline: Vec<Run>,
+    /// What `--speed-adjust` did to the energies, when it was asked.
+    pub speed: Option<crate::speed::SpeedAdjustment>,
 }
 
 impl Dataset {

@@ -89,6 +89,8 @@ pub struct ReadOptions {
     pub modelled: bool,
     /// Which runs form a group, by recording session; archived sets.
     pub sessions: SessionOptions,
+    /// Adjust every run's energy by the machine's speed measured beside it (`speed.rs`).
+    pub speed_adjust: bool,
 }
 
 /// Read every input and group the runs.
@@ -151,10 +153,15 @@ pub fn read_inputs_until(
             .runs
             .push(r);
     }
-    Ok(Dataset {
+    let mut data = Dataset {
         groups: by_label.into_values().collect(),
         baseline,
-    })
+        speed: None,
+    };
+    if opts.speed_adjust {
+        data.speed = Some(crate::speed::adjust(&mut data).map_err(InputError::Bad)?);
+    }
+    Ok(data)
 }
 
 /// Read the traces of every run at once, so all cores work on them. A run that failed already

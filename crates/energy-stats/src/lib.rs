@@ -28,6 +28,8 @@
 //! - `export.rs`: `export --parquet`, the study as a hive-partitioned Parquet dataset.
 //! - `report/`: the report model and its JSON, Markdown, HTML, LaTeX, CSV and headline
 //!   renderings, with the study's published table beside this machine's.
+//! - `speed.rs`: `--speed-adjust`, the energies adjusted by the machine's speed measured beside
+//!   each run (the demo on a shared machine), every interpreter's mean kept.
 //! - `runs.rs`: the per-run table of [`records::RunRow`]s (JSON Lines, CSV), which reads back as an input.
 //! - `app.rs`: the validated [`app::Config`] and the command it runs (`main.rs` is clap only).
 //! - `figures.rs`: the figures a dataset gives, as named SVG documents.
@@ -39,7 +41,7 @@
 //!
 //! `main.rs` parses with clap (`cli.rs`) and ends in [`procs::main`].
 
-pub use stats::{intervals, numeric, plan, special};
+pub use stats::{covariate, intervals, numeric, plan, special};
 
 pub mod app;
 pub mod cache;
@@ -57,6 +59,7 @@ pub mod report;
 pub mod requests;
 pub mod runs;
 pub mod simulate;
+pub mod speed;
 pub mod store;
 pub mod table;
 pub mod trace;

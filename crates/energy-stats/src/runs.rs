@@ -107,6 +107,7 @@ pub fn row_into_run(row: RunRow, file: Option<&Path>) -> (Run, bool) {
         requests: row.requests,
         // Run tables carry no session: sessions are read from run records.
         session: None,
+        speed_probe_ms: None,
     };
     (run, row.status == RowStatus::Baseline)
 }
@@ -229,6 +230,7 @@ mod tests {
             let data = Dataset {
                 groups: vec![Group { label: "g".into(), runs }],
                 baseline,
+                speed: None,
             };
             let text = table(&data, csv);
             let mut back = Runs::default();
@@ -236,6 +238,7 @@ mod tests {
             let again = Dataset {
                 groups: vec![Group { label: "g".into(), runs: back.runs }],
                 baseline: back.baseline,
+                speed: None,
             };
             prop_assert_eq!(table(&again, csv), text);
             let rows = |d: &Dataset| rows(d).collect::<Vec<_>>();

@@ -61,6 +61,7 @@ fn run_from_record(r: RunRecord, origin: String, record_file: Option<&Path>) -> 
         modelled: r.is_modelled(),
         requests: r.load.as_ref().map(|l| l.requests),
         session: r.session,
+        speed_probe_ms: r.speed_probe.map(|p| p.median_ms),
         label: r.label,
         run: r.run,
         power_w: r.power_avg_w,

@@ -444,6 +444,102 @@ fn run_records_modelled_failed_and_warmup_runs() {
 }
 
 #[test]
+fn speed_adjust_fits_the_slope_adjusts_every_format_and_names_a_run_without_a_probe() {
+    let t = tempfile::tempdir().unwrap();
+    // Energy = c · probe^0.5 exactly (power × 100 s): β = 0.5, and every adjusted run of an
+    // interpreter is c · p̃^0.5, p̃ the geometric mean of all six probes.
+    let probes = [[1.0, 1.2, 0.9], [1.1, 0.95, 1.3]];
+    let mut dirs = Vec::new();
+    for ((label, c), ps) in [("3.8", 10.0), ("3.12", 12.0)].iter().zip(probes) {
+        let dir = t.path().join(label);
+        std::fs::create_dir_all(&dir).unwrap();
+        let lines: Vec<String> = ps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut v: Value = serde_json::from_str(&record(
+                    label,
+                    i as u32 + 1,
+                    c * f64::sqrt(*p) / 100.0,
+                    100.0,
+                    "ok",
+                    "otii-sim",
+                ))
+                .unwrap();
+                v["speed_probe"] = serde_json::json!({"median_ms": p, "samples": 200});
+                v.to_string()
+            })
+            .collect();
+        std::fs::write(dir.join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
+        dirs.push(dir);
+    }
+    let out = bin()
+        .args(["report", "--speed-adjust", "--format", "json", "--no-cache"])
+        .args(&dirs)
+        .assert()
+        .success();
+    let r = json(&out.get_output().stdout);
+    assert!(
+        (r["speed"]["beta"].as_f64().unwrap() - 0.5).abs() < 1e-9,
+        "{}",
+        r["speed"]
+    );
+    assert_eq!(r["speed"]["runs"], 6);
+    let gm = (probes.iter().flatten().map(|p: &f64| p.ln()).sum::<f64>() / 6.0).exp();
+    for g in r["groups"].as_array().unwrap() {
+        let c = if g["label"] == "3.8" { 10.0 } else { 12.0 };
+        let want = c * gm.sqrt();
+        for k in ["min", "max", "mean"] {
+            let v = g["energy_j"][k].as_f64().unwrap();
+            assert!(
+                (v - want).abs() < 1e-9 * want,
+                "{} {k}: {v} vs {want}",
+                g["label"]
+            );
+        }
+        assert!(g["energy_j"]["std"].as_f64().unwrap() < 1e-9);
+    }
+    let cvs = &r["speed"]["groups"];
+    assert!(cvs[0]["cv_before_pct"].as_f64().unwrap() > 1.0);
+    assert!(cvs[0]["cv_after_pct"].as_f64().unwrap() < 1e-6);
+    // The Markdown and HTML reports say what was done; without the flag nothing is adjusted.
+    for (format, heading) in [("markdown", "## Machine speed"), ("html", "id=\"speed\"")] {
+        bin()
+            .args(["report", "--speed-adjust", "--no-cache", "--format", format])
+            .args(&dirs)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(heading))
+            .stdout(predicate::str::contains("β = 0.50"));
+    }
+    let raw = bin()
+        .args(["report", "--format", "json", "--no-cache"])
+        .args(&dirs)
+        .assert()
+        .success();
+    let raw = json(&raw.get_output().stdout);
+    assert_eq!(raw.get("speed"), None);
+    assert!(raw["groups"][0]["energy_j"]["std"].as_f64().unwrap() > 0.1);
+    // A run without a probe (a remote server's) is named, in one line, exit 1.
+    let plain = t.path().join("3.13");
+    std::fs::create_dir_all(&plain).unwrap();
+    let lines = [1, 2].map(|i| record("3.13", i, 0.1, 100.0, "ok", "otii-sim"));
+    std::fs::write(plain.join("runs.jsonl"), lines.join("\n") + "\n").unwrap();
+    let out = bin()
+        .args(["report", "--speed-adjust", "--no-cache"])
+        .args(&dirs)
+        .arg(&plain)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("3.13/runs.jsonl:1") && last.contains("no speed_probe"),
+        "{err}"
+    );
+}
+
+#[test]
 fn trace_paths_in_a_run_record_file_are_relative_to_that_file() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("demo-3.12");

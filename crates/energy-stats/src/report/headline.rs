@@ -24,7 +24,7 @@ pub fn pretty_label(label: &str) -> String {
 /// The headline of a report: one line per pair that involves its first group; then, when at
 /// least [`KENDALL_MIN_VERSIONS`] of the study's versions ran (fewer cannot show an ordering
 /// at p < 0.05), whether they come in the study's order; then, when runs were left out of the
-/// statistics, a line that counts them.
+/// statistics, a line that counts them; then, with `--speed-adjust`, a line that says so.
 pub fn headlines(report: &Report) -> Result<Vec<String>, NoGroups> {
     let reference = report.groups.first().ok_or(NoGroups)?;
     let mut lines = headline_lines(&reference.label, &report.pairwise, report.modelled);
@@ -34,6 +34,17 @@ pub fn headlines(report: &Report) -> Result<Vec<String>, NoGroups> {
         lines.push(format!("{}{suffix}", study.verdict.trim_end_matches('.')));
     }
     lines.extend(super::left_out_summary(&report.left_out));
+    if let Some(a) = &report.speed {
+        let highest = |f: fn(&crate::speed::SpeedGroup) -> Option<f64>| {
+            a.groups.iter().filter_map(f).fold(0.0_f64, f64::max)
+        };
+        lines.push(format!(
+            "Energies adjusted by this machine's speed (β = {:.2}): per-run CV at most {:.1} % (raw {:.1} %); the report's Machine speed section says how",
+            a.beta,
+            highest(|g| g.cv_after_pct),
+            highest(|g| g.cv_before_pct)
+        ));
+    }
     Ok(lines)
 }
 

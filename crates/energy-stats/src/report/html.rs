@@ -125,6 +125,7 @@ pub fn html(r: &Report, figures: &[(String, String)]) -> String {
         if labels.len() == 1 { "" } else { "s" },
         esc(&labels.join(", "))
     );
+    speed(&mut s, r);
     verdicts(&mut s, r);
     study(&mut s, r, figures);
     sessions(&mut s, r);
@@ -387,6 +388,24 @@ fn tables(s: &mut String, r: &Report) {
         }
         s.push_str("</ul>\n");
     }
+}
+
+/// What `--speed-adjust` did (nothing without it).
+fn speed(s: &mut String, r: &Report) {
+    let Some(a) = &r.speed else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "<h2 id=\"speed\">Machine speed</h2>\n<p class=\"note\">{}.</p>",
+        esc(&super::markdown::capitalise(&a.sentence()))
+    );
+    let rows: Vec<Vec<String>> = a
+        .rows()
+        .into_iter()
+        .map(|[l, n, p, b, c, m]| vec![l, num(n), num(p), num(b), num(c), num(m)])
+        .collect();
+    table(s, &crate::speed::HEADINGS, &rows);
 }
 
 /// The recording sessions and the reference's drift between them (nothing when no run says

@@ -36,6 +36,7 @@ pub fn markdown(r: &Report) -> String {
     if let Some(n) = &r.note {
         let _ = writeln!(s, "> **{n}**\n");
     }
+    speed_section(&mut s, r);
     for (var, title) in VARIABLES {
         let cols = describe_columns(r, var);
         if cols.is_empty() {
@@ -210,6 +211,23 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n> **{n}**");
     }
     s
+}
+
+/// What `--speed-adjust` did (nothing without it).
+fn speed_section(s: &mut String, r: &Report) {
+    let Some(a) = &r.speed else {
+        return;
+    };
+    let _ = writeln!(s, "## Machine speed\n\n{}.\n", capitalise(&a.sentence()));
+    let _ = writeln!(
+        s,
+        "| {} |\n|---|---:|---:|---:|---:|---:|",
+        crate::speed::HEADINGS.join(" | ")
+    );
+    for row in a.rows() {
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    s.push('\n');
 }
 
 /// The recording sessions and the reference's drift between them (nothing when no run says

@@ -276,6 +276,9 @@ pub struct Report {
     /// The reference's drift between sessions, with the verdict on the added versions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<Drift>,
+    /// What `--speed-adjust` did to the energies, when it was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speed: Option<crate::speed::SpeedAdjustment>,
 }
 
 const MODELLED_NOTE: &str =
@@ -428,6 +431,7 @@ pub fn build(data: &Dataset, opts: &ReportOptions) -> Report {
     let sizes: Vec<(String, usize)> = energies.iter().map(|(l, e)| (l.clone(), e.len())).collect();
     let (session_rows, drift) = sessions(data, opts.include_warmup);
     Report {
+        speed: data.speed.clone(),
         sessions: session_rows,
         drift,
         schema: REPORT_SCHEMA,

@@ -444,6 +444,7 @@ mod tests {
                 group("pypy3.9@s1-archived", "s1", &[50.0, 51.0]),
             ],
             baseline: Vec::new(),
+            speed: None,
         };
         let (rows, drifts) = sessions(&data, false);
         assert_eq!(rows.len(), 2);
@@ -487,6 +488,7 @@ mod tests {
                 group("3.12", "s1", &[1.0, 2.0]),
             ],
             baseline: Vec::new(),
+            speed: None,
         };
         let (rows, drifts) = sessions(&data, false);
         assert_eq!(rows.len(), 1);
