@@ -297,8 +297,12 @@ $(DEMO)/out/%: $(group-pending)
 	@mkdir -p $(DEMO)
 	$(call demo-run,$(call rerun_interpreters,$(DEMO)/plan.json)) --only $(call folder_label,$(@F))
 
+# SPEED_ADJUST=1 (the demo's default): energies adjusted by the machine's speed measured beside
+# each run (energy-stats --speed-adjust; docs/method.md, "The machine's speed"); 0: raw.
+demo-report: SPEED_ADJUST ?= 1
 demo-report:
-	@$(MAKE) --no-print-directory report REPORT_IN=$(DEMO)/out REPORT_DEST=$(DEMO) REPORT_FOR=demo
+	@$(MAKE) --no-print-directory report REPORT_IN=$(DEMO)/out REPORT_DEST=$(DEMO) REPORT_FOR=demo \
+	  REPORT_FLAGS="$(if $(filter 1,$(SPEED_ADJUST)),--speed-adjust)"
 
 # One report recipe for the demo and the experiment: the group folders under REPORT_IN/ give
 # report.json, table.tex (the describe table), study.tex (the study's table beside this
@@ -308,18 +312,18 @@ demo-report:
 report:
 	@test -n "$(REPORT_IN)" && test -n "$(REPORT_DEST)" || { echo "report: give REPORT_IN=DIR (holding the group folders) and REPORT_DEST=DIR" >&2; exit 2; }
 	@mkdir -p $(REPORT_DEST)/figures
-	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format json -o $(REPORT_DEST)/report.json
-	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format latex -o $(REPORT_DEST)/table.tex
-	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format latex --variable study -o $(REPORT_DEST)/study.tex
-	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format html -o $(REPORT_DEST)/report.html
-	$(BIN)/energy-stats plot $(REPORT_IN)/*/ --out $(REPORT_DEST)/figures --format svg
-	$(BIN)/energy-stats plot $(REPORT_IN)/*/ --out $(REPORT_DEST)/figures --format png
-	$(BIN)/energy-stats report $(REPORT_IN)/*/ --format markdown -o $(REPORT_DEST)/.report-body.md
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ $(REPORT_FLAGS) --format json -o $(REPORT_DEST)/report.json
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ $(REPORT_FLAGS) --format latex -o $(REPORT_DEST)/table.tex
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ $(REPORT_FLAGS) --format latex --variable study -o $(REPORT_DEST)/study.tex
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ $(REPORT_FLAGS) --format html -o $(REPORT_DEST)/report.html
+	$(BIN)/energy-stats plot $(REPORT_IN)/*/ $(REPORT_FLAGS) --out $(REPORT_DEST)/figures --format svg
+	$(BIN)/energy-stats plot $(REPORT_IN)/*/ $(REPORT_FLAGS) --out $(REPORT_DEST)/figures --format png
+	$(BIN)/energy-stats report $(REPORT_IN)/*/ $(REPORT_FLAGS) --format markdown -o $(REPORT_DEST)/.report-body.md
 	@{ cat $(REPORT_DEST)/.report-body.md; printf '\n## Figures\n\n'; \
 	   for f in $(REPORT_DEST)/figures/*.svg; do n=$$(basename $$f .svg); printf -- '- [%s](figures/%s.svg) ([PNG](figures/%s.png))\n' $$n $$n $$n; done; \
 	 } > $(REPORT_DEST)/.report.md.tmp && mv $(REPORT_DEST)/.report.md.tmp $(REPORT_DEST)/report.md && rm -f $(REPORT_DEST)/.report-body.md
 	@echo >&2
-	@$(BIN)/energy-stats report $(REPORT_IN)/*/ --format headline >&2
+	@$(BIN)/energy-stats report $(REPORT_IN)/*/ $(REPORT_FLAGS) --format headline >&2
 	@echo "$(REPORT_FOR): report in $(REPORT_DEST)/report.md (LaTeX $(REPORT_DEST)/table.tex and study.tex, figures in $(REPORT_DEST)/figures/)" >&2
 	@echo "$(REPORT_FOR): open $(REPORT_DEST)/report.html in a browser: the whole report on one page, figures included" >&2
 
