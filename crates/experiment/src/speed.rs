@@ -72,15 +72,9 @@ fn summarise(mut times: Vec<f64>) -> Option<SpeedProbe> {
         return None;
     }
     times.sort_by(f64::total_cmp);
-    let n = times.len();
-    let median_ms = if n % 2 == 1 {
-        times[n / 2]
-    } else {
-        (times[n / 2 - 1] + times[n / 2]) / 2.0
-    };
     Some(SpeedProbe {
-        median_ms,
-        samples: u32::try_from(n).unwrap_or(u32::MAX),
+        median_ms: stats::numeric::median_sorted(&times),
+        samples: u32::try_from(times.len()).unwrap_or(u32::MAX),
     })
 }
 

@@ -2,6 +2,7 @@
 //! otii-capture, minitwit-load) and leaves data energy-stats reads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -120,17 +121,12 @@ fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
 
     // The data is what energy-stats reads: one run per interpreter, and a report.
     let groups = [outdir.join("minitwit311"), outdir.join("pypy3.9")];
-    let st = Command::new(testkit::bin("energy-stats"))
-        .arg("runs")
-        .args(&groups)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    let st = energy_stats(
+        ["runs".as_ref()]
+            .into_iter()
+            .chain(groups.iter().map(|g| g.as_os_str())),
     );
-    let lines = String::from_utf8_lossy(&st.stdout);
+    let lines = String::from_utf8_lossy(&st);
     // `runs` lists the idle baselines after the runs (status "baseline"), one per server start.
     let status = |s: &str| {
         lines
@@ -141,18 +137,13 @@ fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
     assert_eq!(status("ok"), 2, "{lines}");
     assert_eq!(status("baseline"), 2, "{lines}");
     assert_eq!(lines.lines().count(), 4, "nothing else: {lines}");
-    let rep = Command::new(testkit::bin("energy-stats"))
-        .arg("report")
-        .args(&groups)
-        .args(["--format", "markdown"])
-        .output()
-        .unwrap();
-    assert!(
-        rep.status.success(),
-        "{}",
-        String::from_utf8_lossy(&rep.stderr)
+    let rep = energy_stats(
+        ["report".as_ref()]
+            .into_iter()
+            .chain(groups.iter().map(|g| g.as_os_str()))
+            .chain(["--format".as_ref(), "markdown".as_ref()]),
     );
-    let md = String::from_utf8_lossy(&rep.stdout);
+    let md = String::from_utf8_lossy(&rep);
     assert!(md.contains("3.11") && md.contains("pypy3.9"), "{md}");
 }
 
@@ -432,6 +423,20 @@ fn policy(pid: u32) -> Option<(u32, u32)> {
     Some((rest.get(38)?.parse().ok()?, rest.get(37)?.parse().ok()?))
 }
 
+/// energy-stats with `args`; its stdout, once it succeeded (its stderr in the failure).
+fn energy_stats<'a>(args: impl IntoIterator<Item = &'a OsStr>) -> Vec<u8> {
+    let out = Command::new(testkit::bin("energy-stats"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The parent of `pid` (field 4 of its stat).
 fn parent(pid: u32) -> Option<u32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -551,20 +556,15 @@ fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_che
             "{probe:?}"
         );
     }
-    // energy-stats adjusts the runs by it: β fitted, both runs reported, the mean kept within
-    // the probe's shift.
+    // energy-stats adjusts the runs by it: β fitted, both runs reported.
     let group = e.dir.path().join("out").join("minitwit311");
-    let rep = Command::new(testkit::bin("energy-stats"))
-        .args(["report", "--speed-adjust", "--format", "json"])
-        .arg(&group)
-        .output()
-        .unwrap();
-    assert!(
-        rep.status.success(),
-        "{}",
-        String::from_utf8_lossy(&rep.stderr)
+    let rep = energy_stats(
+        ["report", "--speed-adjust", "--format", "json"]
+            .map(OsStr::new)
+            .into_iter()
+            .chain([group.as_os_str()]),
     );
-    let v: serde_json::Value = serde_json::from_slice(&rep.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&rep).unwrap();
     assert_eq!(v["speed"]["runs"], 2, "{}", v["speed"]);
     assert!(v["speed"]["beta"].as_f64().unwrap().is_finite());
     assert_eq!(v["speed"]["groups"][0]["label"], "3.11");
