@@ -515,7 +515,15 @@ mod tests {
             .map(|h| h.ns.clone())
             .chain([tb.ctl().to_owned()])
             .collect();
-        let sshd: Vec<u32> = tb.hosts.iter().flat_map(|h| pids(&h.ns)).collect();
+        // One sshd per host once the connections above are over: the per-connection process
+        // sshd forks may outlive its client by a moment (seen once in CI: 3 for 2 hosts).
+        let listed = || -> Vec<u32> { tb.hosts.iter().flat_map(|h| pids(&h.ns)).collect() };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut sshd = listed();
+        while sshd.len() != 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            sshd = listed();
+        }
         assert_eq!(sshd.len(), 2, "one sshd per host: {sshd:?}");
         let dir = tb.dir().to_path_buf();
         drop(tb);
