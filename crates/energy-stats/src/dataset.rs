@@ -49,6 +49,9 @@ pub struct Run {
     /// The machine's speed during the run (the run record's `speed_probe` median, ms), when
     /// `experiment` timed it (a server on its own machine).
     pub speed_probe_ms: Option<f64>,
+    /// The workload the probe timed (`speed_probe.workload`; `builtin-hashmap-20000` when
+    /// the record does not say), with `speed_probe_ms`.
+    pub speed_probe_workload: Option<String>,
 }
 
 impl Run {
@@ -79,6 +82,7 @@ impl Run {
             requests: None,
             session: None,
             speed_probe_ms: None,
+            speed_probe_workload: None,
         }
     }
 

@@ -108,6 +108,7 @@ pub fn row_into_run(row: RunRow, file: Option<&Path>) -> (Run, bool) {
         // Run tables carry no session: sessions are read from run records.
         session: None,
         speed_probe_ms: None,
+        speed_probe_workload: None,
     };
     (run, row.status == RowStatus::Baseline)
 }

@@ -26,6 +26,9 @@ pub struct SpeedAdjustment {
     pub beta_se: Option<f64>,
     /// Runs adjusted.
     pub runs: usize,
+    /// The workload the probe timed (the run records' `speed_probe.workload`), the same for
+    /// every run.
+    pub workload: String,
     /// One-way ANOVA of ln(probe time) across the interpreters: whether they met (or made)
     /// different machine speeds. `None` when it cannot be computed.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,8 +69,8 @@ impl SpeedAdjustment {
             format!("; the probe times {said} (one-way ANOVA of their logarithms, p = {p:.3})")
         });
         format!(
-            "speed-adjusted energies: the {} runs' energies were adjusted by the machine's speed measured beside each run (a fixed workload timed every 20 ms on the controller's machine, its median per run); energy ∝ probe time^β within each interpreter, β = {:.2}{se} (one slope for all, fitted within the interpreters), every run brought to the experiment's mean speed{anova} (docs/method.md, \"The machine's speed\")",
-            self.runs, self.beta
+            "speed-adjusted energies: the {} runs' energies were adjusted by the machine's speed measured beside each run (a fixed workload, {}, timed every 20 ms on the server's machine, its median per run); energy ∝ probe time^β within each interpreter, β = {:.2}{se} (one slope for all, fitted within the interpreters), every run brought to the experiment's mean speed{anova} (docs/method.md, \"The machine's speed\")",
+            self.runs, self.workload, self.beta
         )
     }
 
@@ -112,6 +115,8 @@ fn cv_pct(v: &[f64]) -> Option<f64> {
 /// never varied within an interpreter (nothing to fit).
 pub fn adjust(data: &mut Dataset) -> Result<SpeedAdjustment, String> {
     let mut pairs: Vec<Vec<(f64, f64)>> = Vec::new();
+    // The workload of the first run with a probe, and where it was read.
+    let mut workload: Option<(String, String)> = None;
     for g in &data.groups {
         let mut v = Vec::new();
         for r in g
@@ -125,6 +130,20 @@ pub fn adjust(data: &mut Dataset) -> Result<SpeedAdjustment, String> {
                     r.origin, r.run, r.label
                 ));
             };
+            let w = r
+                .speed_probe_workload
+                .as_deref()
+                .unwrap_or(records::SpeedProbe::BUILTIN);
+            match &workload {
+                None => workload = Some((w.to_owned(), r.origin.clone())),
+                Some((first, at)) if first != w => {
+                    return Err(format!(
+                        "--speed-adjust: {} timed the speed probe workload `{w}`, {at} `{first}`; probe times of different workloads cannot be compared (analyse the runs apart, or leave --speed-adjust out)",
+                        r.origin
+                    ));
+                }
+                Some(_) => {}
+            }
             v.push((r.energy_j, p));
         }
         pairs.push(v);
@@ -175,6 +194,7 @@ pub fn adjust(data: &mut Dataset) -> Result<SpeedAdjustment, String> {
         beta: fit.beta,
         beta_se: fit.beta_se,
         runs: pairs.iter().map(Vec::len).sum(),
+        workload: workload.map(|w| w.0).unwrap_or_default(),
         probe_anova_p,
         groups,
     })
@@ -310,6 +330,39 @@ mod tests {
         let e = adjust(&mut data).unwrap_err();
         assert!(
             e.contains("3.8/runs.jsonl:2") && e.contains("no speed_probe"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn runs_timed_with_different_workloads_are_refused_and_one_workload_is_reported() {
+        let python = "python-dict-20000 CPython 3.11.2 /usr/bin/python3.11";
+        let mut g = group(
+            "3.8",
+            &[(10.0, Some(1.0)), (11.0, Some(1.1)), (12.0, Some(1.2))],
+        );
+        for r in &mut g.runs {
+            r.speed_probe_workload = Some(python.into());
+        }
+        let mut data = Dataset {
+            groups: vec![g.clone()],
+            ..Dataset::default()
+        };
+        let a = adjust(&mut data).unwrap();
+        assert_eq!(a.workload, python);
+        assert!(a.sentence().contains(python), "{}", a.sentence());
+        // A run without a workload timed the builtin one: a mix is refused, naming both runs.
+        g.runs[2].speed_probe_workload = None;
+        let mut data = Dataset {
+            groups: vec![g],
+            ..Dataset::default()
+        };
+        let e = adjust(&mut data).unwrap_err();
+        assert!(
+            e.contains("3.8/runs.jsonl:3")
+                && e.contains("3.8/runs.jsonl:1")
+                && e.contains(records::SpeedProbe::BUILTIN)
+                && e.contains(python),
             "{e}"
         );
     }

@@ -239,7 +239,10 @@ pub(crate) fn record_run(
     let mut cmd = capture_command(cfg, &entry.label, entry.run, &staging, &run_id);
     let load = load_command(cfg, server, Some(&requests), &run_id);
     cmd.arg("--").arg(load.get_program()).args(load.get_args());
-    let probe = server.is_local().then(Probe::start);
+    let probe = server
+        .is_local()
+        .then(|| Probe::start(&cfg.speed_probe))
+        .flatten();
     let out = tool(cmd, "running otii-capture", interrupt)?;
     let speed = probe.and_then(Probe::finish);
     let parsed = parse_run_record(&out.stdout);

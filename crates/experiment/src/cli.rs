@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use experiment::{
-    Config, ListFormat, ListSetup, Load, LocalSetup, Order, Rerun, RunSetup, Scenario, ServerSetup,
-    Target, Task,
+    Config, ListFormat, ListSetup, Load, LocalSetup, Order, ProbeKind, Rerun, RunSetup, Scenario,
+    ServerSetup, Target, Task,
 };
 
 /// Runs the CPython energy experiment unattended: a reproducible plan of (interpreter, run)
@@ -156,6 +156,18 @@ struct RunArgs {
     /// server or client agents, which run on machines of their own.
     #[arg(long, default_value = "default", value_name = "POLICY", value_parser = ["default", "realtime"])]
     priority: String,
+    /// How the machine's speed is timed beside every run of a local server (the run record's
+    /// `speed_probe`, for `energy-stats --speed-adjust`; docs/method.md, "The machine's
+    /// speed"): `python`, a dict of 20,000 ints filled and summed by --probe-python every
+    /// 20 ms, the kind of work the server does (it followed a shared machine's slowdowns best);
+    /// `builtin`, the same in Rust on a thread of this tool (no Python needed); `off`. It only
+    /// measures: no energy changes unless the analysis asks. Not for a remote server.
+    #[arg(long, default_value = "python", value_name = "WORKLOAD", value_parser = ["python", "builtin", "off"])]
+    speed_probe: String,
+    /// The interpreter that runs `--speed-probe python`, one for the whole experiment (each
+    /// run record names it); a path or a name on PATH.
+    #[arg(long, default_value = "python3", value_name = "PYTHON")]
+    probe_python: PathBuf,
     /// Trigger URL of a client agent (repeat per client); the load then comes from the agents.
     #[arg(long = "trigger", value_name = "URL")]
     triggers: Vec<String>,
@@ -448,6 +460,17 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         }
         priority.check().map_err(anyhow::Error::msg)?;
     }
+    let speed_probe = match a.speed_probe.as_str() {
+        _ if remote => ProbeKind::Off,
+        "python" => ProbeKind::python(&a.probe_python).map_err(|why| {
+            anyhow::anyhow!(
+                "--probe-python {}: {why} (name another with --probe-python, or use --speed-probe builtin or off)",
+                a.probe_python.display()
+            )
+        })?,
+        "builtin" => ProbeKind::Builtin,
+        _ => ProbeKind::Off,
+    };
     if a.repeat > 1 && !a.triggers.is_empty() {
         bail!("--repeat {} is for the local load; client agents run the scenario as they were started", a.repeat);
     }
@@ -478,6 +501,7 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         load_args: a.load_args,
         repeat: a.repeat,
         priority,
+        speed_probe,
         load_seed_sql,
         bin_dir,
         otii: a.otii,

@@ -58,8 +58,9 @@
 //!   ([`procs::MiniTwitLaunch`]), or the testbed's server Pi through `pi-provision`.
 //! - `sim.rs`: [`Meter`]: the Otii's address, or the local otii-sim that stands in for it
 //!   (power modelled), started again when it died.
-//! - `speed.rs`: the machine's speed beside every run of a local server (a fixed workload
-//!   timed in thread CPU time every 20 ms; the run record's `speed_probe`).
+//! - `speed.rs`: the machine's speed beside every run of a local server (a fixed workload,
+//!   Python's by default, timed in thread CPU time every 20 ms; the run record's
+//!   `speed_probe`); `speed_probe.py` is that workload.
 //! - `store.rs`: [`Store`]: filing runs into the results folders ([`records::ResultsDir`]);
 //!   a full disk ([`DiskFull`]) undoes the filing.
 //! - `venv.rs`: one venv per local interpreter with MiniTwit's pins.
@@ -93,6 +94,7 @@ pub use runner::{run, Config, Interrupted, Outcome};
 pub use server::{LocalServer, ProvisionedServer, Server};
 pub use session::{Archived, Rerun, Session, SessionKind};
 pub use sim::Meter;
+pub use speed::ProbeKind;
 pub use stopping::{Decision, PairNeed, Spread, StoppingRule, Target, STEIN};
 pub use store::{DiskFull, Store};
 pub use summary::{status, summary_path, Away, FaultRecord, GroupCount, Summary, SUMMARY_SCHEMA};

@@ -53,6 +53,8 @@ pub struct Config {
     pub repeat: u32,
     /// `--priority`: how the local server and load are scheduled.
     pub priority: procs::Priority,
+    /// `--speed-probe`: what times the machine's speed beside each run of a local server.
+    pub speed_probe: crate::ProbeKind,
     /// The seed SQL the server was loaded with: `minitwit-load run --seed-sql` follows its
     /// users. `None`: minitwit-load's generated seed (`--seed`, default 2024).
     pub load_seed_sql: Option<PathBuf>,

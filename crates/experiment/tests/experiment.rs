@@ -79,7 +79,19 @@ fn a_shortened_demo_records_two_interpreters_that_energy_stats_reads() {
             "the demo's power is modelled"
         );
         assert_eq!(r.power_model.as_deref(), Some("cpu"));
-        assert!(r.speed_probe.is_some_and(|p| p.samples >= 1), "{r:?}");
+        let probe = r
+            .speed_probe
+            .as_ref()
+            .expect("a local server's run carries speed_probe");
+        assert!(probe.samples >= 1, "{r:?}");
+        // The default workload: Python's, in the interpreter named on PATH as python3.
+        assert!(
+            probe
+                .workload
+                .as_deref()
+                .is_some_and(|w| w.starts_with("python-dict-20000 CPython 3.")),
+            "{probe:?}"
+        );
         let load = r.load.as_ref().expect("load summary");
         assert_eq!(load.requests, 492, "{folder}: the study's 3 × 164 requests");
         assert_eq!(load.errors, 0);
@@ -263,6 +275,37 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("blocked, interleaved or shuffled"), "{err}");
+}
+
+#[test]
+fn a_speed_probe_interpreter_that_cannot_run_stops_the_experiment_before_it_starts() {
+    let e = env();
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let out = experiment(
+        &e,
+        &[
+            "--interpreter",
+            &cpython,
+            "--runs",
+            "1",
+            "--probe-python",
+            "/nonexistent/python3",
+        ],
+    )
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains("--probe-python /nonexistent/python3")
+            && last.contains("--speed-probe builtin or off"),
+        "{err}"
+    );
+    assert!(
+        !e.dir.path().join("out").join("minitwit311").exists(),
+        "nothing recorded"
+    );
 }
 
 #[test]
@@ -489,9 +532,11 @@ fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_che
     let pid_file = e.dir.path().join("work").join("gunicorn.pid");
     let experiment_pid = child.id();
     let want = (1, u32::from(procs::REALTIME_PRIORITY));
-    let (mut server_seen, mut load_seen) = (None, None);
+    let (mut server_seen, mut load_seen, mut probe_seen) = (None, None, None);
     let deadline = Instant::now() + Duration::from_secs(120);
-    while (server_seen.is_none() || load_seen.is_none()) && Instant::now() < deadline {
+    while (server_seen.is_none() || load_seen.is_none() || probe_seen.is_none())
+        && Instant::now() < deadline
+    {
         if let Some(pid) = fs::read_to_string(&pid_file)
             .ok()
             .and_then(|s| s.trim().parse::<u32>().ok())
@@ -520,6 +565,11 @@ fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_che
             if is_load && parent(pid).and_then(parent) == Some(experiment_pid) {
                 load_seen = load_seen.or(policy(pid));
             }
+            // The speed probe: a Python child of the experiment, at the ordinary policy, so it
+            // only takes what the server and load leave.
+            if cmdline.contains("speed probe") && parent(pid) == Some(experiment_pid) {
+                probe_seen = probe_seen.or(policy(pid));
+            }
         }
         if child.try_wait().unwrap().is_some() {
             break;
@@ -532,6 +582,11 @@ fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_che
     assert!(stderr.contains("realtime priority"), "{stderr}");
     assert_eq!(server_seen, Some(want), "gunicorn's policy\n{stderr}");
     assert_eq!(load_seen, Some(want), "minitwit-load's policy\n{stderr}");
+    assert_eq!(
+        probe_seen,
+        Some((0, 0)),
+        "the speed probe's policy\n{stderr}"
+    );
     let recs = runs(&e.dir.path().join("out").join("minitwit311"));
     assert_eq!(recs.len(), 2);
     for r in &recs {
@@ -546,6 +601,7 @@ fn realtime_priority_and_repeat_run_the_server_and_load_under_sched_fifo_and_che
         // The machine's speed, timed beside the run of a local server.
         let probe = r
             .speed_probe
+            .as_ref()
             .expect("a local server's run carries speed_probe");
         assert!(
             probe.samples >= 10,

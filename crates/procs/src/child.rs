@@ -106,6 +106,12 @@ impl OwnedChild {
         self.child.as_ref().map_or(0, Child::id)
     }
 
+    /// The read end of the child's standard output, when it was started with
+    /// `Stdio::piped()` for it (once: later calls give `None`).
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.as_mut()?.stdout.take()
+    }
+
     /// The file its output goes to, when started by [`OwnedChild::spawn_logged`].
     pub fn log(&self) -> Option<&Path> {
         self.log.as_deref()

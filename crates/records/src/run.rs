@@ -107,9 +107,9 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meter_clock: Option<MeterClock>,
     /// How fast the machine ran while the load did, when the server ran on the controller's own
-    /// machine (the demo): a fixed workload timed in the controller's thread CPU time every
-    /// 20 ms during the run (`docs/method.md`, "The machine's speed"). `None` for a remote
-    /// server, whose machine the controller cannot time.
+    /// machine (the demo): a fixed workload timed in its own thread CPU time every 20 ms during
+    /// the run (`docs/method.md`, "The machine's speed"). `None` for a remote server, whose
+    /// machine the controller cannot time, or with `experiment run --speed-probe off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed_probe: Option<SpeedProbe>,
 }
@@ -117,12 +117,28 @@ pub struct RunRecord {
 /// The machine's speed during a run: the same fixed workload, timed again and again in thread
 /// CPU time while the run's load ran. A slower machine (another tenant on the host) shows as a
 /// longer median; `energy-stats --speed-adjust` scales each run's energy by it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeedProbe {
     /// Median CPU time of one workload, in milliseconds.
     pub median_ms: f64,
     /// How many times it was timed during the run.
     pub samples: u32,
+    /// Which workload was timed: [`SpeedProbe::BUILTIN`], or `python-dict-20000` followed by
+    /// the interpreter that ran it (`CPython 3.11.2 /usr/bin/python3.11`). Absent in records
+    /// written before it was recorded, which all timed the built-in workload. Probe times of
+    /// different workloads cannot be compared, so `energy-stats --speed-adjust` refuses a mix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+}
+
+impl SpeedProbe {
+    /// The controller's own workload: a 20,000-entry hash map filled and read back.
+    pub const BUILTIN: &'static str = "builtin-hashmap-20000";
+
+    /// The workload timed, [`SpeedProbe::BUILTIN`] when the record does not say.
+    pub fn workload(&self) -> &str {
+        self.workload.as_deref().unwrap_or(Self::BUILTIN)
+    }
 }
 
 /// The load's start and end as the meter's own clock saw them (entries appended to an Otii

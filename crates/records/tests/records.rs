@@ -58,6 +58,7 @@ fn run_record() -> RunRecord {
         speed_probe: Some(SpeedProbe {
             median_ms: 1.25,
             samples: 220,
+            workload: Some("python-dict-20000 CPython 3.11.2 /usr/bin/python3.11".into()),
         }),
     }
 }
@@ -93,6 +94,19 @@ fn run_record_uses_the_documented_field_names() {
     assert_eq!(v["load"]["by_status"]["404"], 120);
     assert_eq!(v["speed_probe"]["median_ms"], 1.25);
     assert_eq!(v["speed_probe"]["samples"], 220);
+    assert_eq!(
+        v["speed_probe"]["workload"],
+        "python-dict-20000 CPython 3.11.2 /usr/bin/python3.11"
+    );
+}
+
+#[test]
+fn a_speed_probe_without_a_workload_timed_the_builtin_one() {
+    let p: SpeedProbe = serde_json::from_str(r#"{"median_ms": 1.5, "samples": 3}"#).unwrap();
+    assert_eq!(p.workload, None);
+    assert_eq!(p.workload(), SpeedProbe::BUILTIN);
+    let v = serde_json::to_value(&p).unwrap();
+    assert!(v.get("workload").is_none(), "{v}");
 }
 
 #[test]
