@@ -165,7 +165,13 @@ pub(crate) fn after_start(
 ) -> Attempt<()> {
     for i in 1..=cfg.warmup {
         reset(cfg, server, interrupt)?;
-        let load = load_command(cfg, server, None, &format!("warmup-{label}-{i}"));
+        let load = load_command(
+            cfg,
+            server,
+            None,
+            &format!("warmup-{label}-{i}"),
+            cfg.warmup_repeat,
+        );
         let out = tool(load, "warm-up run", interrupt)?;
         if out.unavailable() {
             return Err(server_away(server, out.cause()));
@@ -237,7 +243,7 @@ pub(crate) fn record_run(
     let requests = staging.join("requests.jsonl");
     let run_id = format!("{}-{}", entry.label, entry.run);
     let mut cmd = capture_command(cfg, &entry.label, entry.run, &staging, &run_id);
-    let load = load_command(cfg, server, Some(&requests), &run_id);
+    let load = load_command(cfg, server, Some(&requests), &run_id, cfg.repeat);
     cmd.arg("--").arg(load.get_program()).args(load.get_args());
     let probe = server
         .is_local()

@@ -149,6 +149,11 @@ struct RunArgs {
     /// then expects N × the study's request counts.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
+    /// Each local user runs the scenario N times in a warm-up run (default: --repeat, a
+    /// warm-up as long as a run). One pass already sends every request of the scenario once;
+    /// a shorter warm-up leaves more time for runs (the demo's choice, docs/method.md).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    warmup_repeat: Option<u32>,
     /// How the local server (gunicorn and its workers) and the local load are scheduled:
     /// `default`, the ordinary scheduler, as the study ran them; or `realtime`, SCHED_FIFO
     /// priority 10 through `chrt`, so other programs on this machine do not interrupt them
@@ -474,6 +479,9 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
     if a.repeat > 1 && !a.triggers.is_empty() {
         bail!("--repeat {} is for the local load; client agents run the scenario as they were started", a.repeat);
     }
+    if let (Some(n), false) = (a.warmup_repeat, a.triggers.is_empty()) {
+        bail!("--warmup-repeat {n} is for the local load; client agents run the scenario as they were started");
+    }
     let load = if a.triggers.is_empty() {
         Load::Local { users: a.users }
     } else {
@@ -500,6 +508,7 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
         scenario,
         load_args: a.load_args,
         repeat: a.repeat,
+        warmup_repeat: a.warmup_repeat.unwrap_or(a.repeat),
         priority,
         speed_probe,
         load_seed_sql,

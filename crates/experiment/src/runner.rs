@@ -51,6 +51,8 @@ pub struct Config {
     pub load_args: Vec<String>,
     /// `--repeat`: each local user runs the scenario this many times per run (1: the study).
     pub repeat: u32,
+    /// `--warmup-repeat`: the same for a warm-up run (by default `repeat`).
+    pub warmup_repeat: u32,
     /// `--priority`: how the local server and load are scheduled.
     pub priority: procs::Priority,
     /// `--speed-probe`: what times the machine's speed beside each run of a local server.

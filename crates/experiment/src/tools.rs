@@ -85,12 +85,14 @@ pub(crate) fn capture_command(
     cmd
 }
 
-/// The load of one run: `minitwit-load run` here, or `trigger` of the client agents.
+/// The load of one run: `minitwit-load run` here (each user running the scenario `repeat`
+/// times), or `trigger` of the client agents.
 pub(crate) fn load_command(
     cfg: &Config,
     server: &dyn Server,
     records: Option<&Path>,
     run_id: &str,
+    repeat: u32,
 ) -> Command {
     let argv = cfg
         .priority
@@ -114,8 +116,8 @@ pub(crate) fn load_command(
             if let Some(seed) = &cfg.load_seed_sql {
                 cmd.arg("--seed-sql").arg(seed);
             }
-            if cfg.repeat > 1 {
-                cmd.arg("--repeat").arg(cfg.repeat.to_string());
+            if repeat > 1 {
+                cmd.arg("--repeat").arg(repeat.to_string());
             }
             cmd.args(&cfg.load_args);
         }

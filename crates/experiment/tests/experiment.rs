@@ -278,6 +278,78 @@ fn bad_arguments_are_usage_errors() {
 }
 
 #[test]
+fn a_warm_up_runs_the_scenario_warmup_repeat_times_and_a_run_repeat_times() {
+    let e = env();
+    // The workspace's tools, with minitwit-load behind a script that logs its arguments.
+    let bins = e.dir.path().join("bin");
+    fs::create_dir_all(&bins).unwrap();
+    for tool in ["otii-sim", "otii-capture"] {
+        std::os::unix::fs::symlink(testkit::bin(tool), bins.join(tool)).unwrap();
+    }
+    let log = e.dir.path().join("load-argv.log");
+    let script = bins.join("minitwit-load");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            testkit::bin("minitwit-load").display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cpython = format!("3.11={}", testkit::venv().display());
+    let out = common::experiment_with_bins(
+        e.dir.path(),
+        &e.seed,
+        &bins,
+        &[
+            "--interpreter",
+            &cpython,
+            "--runs",
+            "1",
+            "--warmup",
+            "1",
+            "--baseline",
+            "0",
+            "--repeat",
+            "2",
+            "--warmup-repeat",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let argv = fs::read_to_string(&log).unwrap();
+    // The loads (minitwit-load run); each follows a database reset (minitwit-load reset).
+    let lines: Vec<&str> = argv.lines().filter(|l| l.starts_with("run ")).collect();
+    assert_eq!(lines.len(), 2, "one warm-up and one run:\n{argv}");
+    assert_eq!(
+        argv.lines().filter(|l| l.starts_with("reset ")).count(),
+        2,
+        "{argv}"
+    );
+    assert!(
+        lines[0].contains("--run-id warmup-3.11-1") && !lines[0].contains("--repeat"),
+        "the warm-up: the scenario once per user\n{argv}"
+    );
+    assert!(
+        lines[1].contains("--run-id 3.11-1") && lines[1].contains("--repeat 2"),
+        "the run: twice per user\n{argv}"
+    );
+    let recs = runs(&e.dir.path().join("out").join("minitwit311"));
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        recs[0].load.as_ref().map(|l| l.requests),
+        Some(2 * 492),
+        "{:?}",
+        recs[0]
+    );
+}
+
+#[test]
 fn a_speed_probe_interpreter_that_cannot_run_stops_the_experiment_before_it_starts() {
     let e = env();
     let cpython = format!("3.11={}", testkit::venv().display());

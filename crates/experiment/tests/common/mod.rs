@@ -12,6 +12,11 @@ use records::{read_jsonl, RunRecord};
 /// seed `seed`, with the workspace's MiniTwit and binaries, no cool-down and a 1 kHz meter;
 /// `extra` adds the interpreters and the rest.
 pub fn experiment(dir: &Path, seed: &Path, extra: &[&str]) -> Command {
+    experiment_with_bins(dir, seed, &testkit::bin_dir(), extra)
+}
+
+/// [`experiment`] with the tools (otii-sim, otii-capture, minitwit-load) from `bin_dir`.
+pub fn experiment_with_bins(dir: &Path, seed: &Path, bin_dir: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(testkit::bin("experiment"));
     cmd.arg("run")
         .arg("--plan")
@@ -25,7 +30,7 @@ pub fn experiment(dir: &Path, seed: &Path, extra: &[&str]) -> Command {
         .arg("--minitwit")
         .arg(testkit::root().join("minitwit"))
         .arg("--bin-dir")
-        .arg(testkit::bin_dir())
+        .arg(bin_dir)
         .args(["--cooldown", "0", "--rate", "1000"])
         .args(extra)
         .stdin(Stdio::null());
