@@ -227,13 +227,14 @@ otii-sim: | $(STAMPS)/apt.stamp
 # The demo's defaults are chosen so that its numbers hold from one demo to the next on a 2-core
 # machine (docs/method.md, "The demo's power model" and "The demo's noise"): one run is the
 # study's scenario REPEAT times in a row per client (minitwit-load run --repeat; ~4.5 s instead
-# of ~1 s), shuffled order with one warm-up run per server start (the spread between server
-# processes lands inside every interpreter's runs), no cool-down (the modelled energy follows
-# CPU work, not the seconds around it), a short baseline and 1 kHz samples (the model's load is
-# sampled at 200 Hz; 10 kHz only slows the download). PRIORITY=realtime runs the local server
-# and load under SCHED_FIFO (chrt), so other programs on the machine do not interrupt them and
-# the same requests cost the same CPU time (docs/method.md); PRIORITY=default is the study's
-# ordinary scheduling (needed without root).
+# of ~1 s), 6 runs per interpreter, shuffled order with one warm-up run per server start (the
+# spread between server processes lands inside every interpreter's runs; the warm-up one
+# scenario per client, WARMUP_REPEAT=1, which leaves the time for more runs), no cool-down
+# (the modelled energy follows CPU work, not the seconds around it), a short baseline and 1 kHz
+# samples (the model's load is sampled at 200 Hz; 10 kHz only slows the download).
+# PRIORITY=realtime runs the local server and load under SCHED_FIFO (chrt), so other programs on
+# the machine do not interrupt them and the same requests cost the same CPU time
+# (docs/method.md); PRIORITY=default is the study's ordinary scheduling (needed without root).
 INTERPRETERS ?= $(shell $(BIN)/experiment interpreters --format labels $(if $(QUICK),--quick))
 ORDER    ?= shuffled
 SEED     ?= 1
@@ -247,8 +248,9 @@ PATIENCE ?= 30m
 DEMO     := data/demo
 # The demo's own defaults, for `make demo` and for its per-version targets alike.
 define demo-defaults
-$(1): RUNS ?= 5
+$(1): RUNS ?= 6
 $(1): REPEAT ?= 4
+$(1): WARMUP_REPEAT ?= 1
 $(1): COOLDOWN ?= 0
 $(1): BASELINE ?= 1
 $(1): RATE ?= 1000
@@ -278,7 +280,7 @@ demo-run = $(BIN)/experiment run --plan $(DEMO)/plan.json --out $(DEMO)/out --wo
 	  $(foreach p,$(1),--python $(p)) --seed-sql $(SEED_SQL) \
 	  --runs $(RUNS) --order $(ORDER) --seed $(SEED) --warmup $(WARMUP) \
 	  --cooldown $(COOLDOWN) --baseline $(BASELINE) --rate $(RATE) --users 3 \
-	  --repeat $(REPEAT) --priority $(PRIORITY) \
+	  --repeat $(REPEAT) --warmup-repeat $(WARMUP_REPEAT) --priority $(PRIORITY) \
 	  --patience $(PATIENCE) $(if $(TARGET_CI),--target-ci $(TARGET_CI) --max-runs $(MAX_RUNS))
 
 demo: build $(SEED_SQL) | $(STAMPS)/apt.stamp
