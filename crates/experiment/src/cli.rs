@@ -479,7 +479,7 @@ fn run_setup(a: RunArgs) -> Result<RunSetup> {
     if a.repeat > 1 && !a.triggers.is_empty() {
         bail!("--repeat {} is for the local load; client agents run the scenario as they were started", a.repeat);
     }
-    if let (Some(n), false) = (a.warmup_repeat, a.triggers.is_empty()) {
+    if let Some(n) = a.warmup_repeat.filter(|_| !a.triggers.is_empty()) {
         bail!("--warmup-repeat {n} is for the local load; client agents run the scenario as they were started");
     }
     let load = if a.triggers.is_empty() {

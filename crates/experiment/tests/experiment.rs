@@ -278,6 +278,35 @@ fn bad_arguments_are_usage_errors() {
 }
 
 #[test]
+fn a_warm_up_length_for_client_agents_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let out = Command::new(testkit::bin("experiment"))
+        .arg("run")
+        .arg("--plan")
+        .arg(&plan)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args([
+            "--trigger",
+            "http://127.0.0.1:9/",
+            "--python",
+            "3.11",
+            "--warmup-repeat",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "experiment: --warmup-repeat 1 is for the local load; client agents run the scenario as they were started"
+    );
+    assert!(!plan.exists(), "nothing written");
+}
+
+#[test]
 fn a_warm_up_runs_the_scenario_warmup_repeat_times_and_a_run_repeat_times() {
     let e = env();
     // The workspace's tools, with minitwit-load behind a script that logs its arguments.
